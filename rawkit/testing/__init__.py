@@ -1,0 +1,35 @@
+"""Property-testing kit for RAW pipelines: hypothesis strategies and assertions.
+
+Public API, documented, used by rawkit's own tests.  Depends only on ``rawkit.cfa``
+and ``rawkit.isp`` (and hypothesis).
+"""
+
+from rawkit.testing.assertions import (
+    TOLERANCES,
+    assert_close,
+    assert_invertible,
+    assert_numpy_torch_agree,
+    tolerance,
+)
+from rawkit.testing.strategies import (
+    batch_shapes,
+    bit_depths,
+    mosaics,
+    packed_raws,
+    patterns,
+    rgb_images,
+)
+
+__all__ = [
+    "TOLERANCES",
+    "assert_close",
+    "assert_invertible",
+    "assert_numpy_torch_agree",
+    "batch_shapes",
+    "bit_depths",
+    "mosaics",
+    "packed_raws",
+    "patterns",
+    "rgb_images",
+    "tolerance",
+]

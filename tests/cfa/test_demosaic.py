@@ -1,0 +1,176 @@
+"""Tests of bilinear and Malvar demosaicing against colour-demosaicing and by construction."""
+
+import colour_demosaicing as cd
+import cv2
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from skimage import data
+
+from rawkit.cfa import PATTERNS, demosaic, demosaic_bilinear, demosaic_malvar, mosaic
+from rawkit.testing import assert_numpy_torch_agree, mosaics, patterns
+
+LINEAR = [demosaic_bilinear, demosaic_malvar]
+
+
+def _photo(h: int = 96, w: int = 128) -> np.ndarray:
+    img = data.astronaut()[100 : 100 + h, 150 : 150 + w].astype(np.float64) / 255.0
+    return np.moveaxis(img, -1, 0)
+
+
+def _colour_demosaicing(fn, m: np.ndarray, pattern: str) -> np.ndarray:
+    return np.moveaxis(fn(m[0], pattern), -1, 0)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_interior_matches_colour_demosaicing(pattern, dtype):
+    m = mosaic(_photo(), pattern=pattern).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    ours = demosaic_bilinear(m, pattern=pattern)
+    ref = _colour_demosaicing(cd.demosaicing_CFA_Bayer_bilinear, m.astype(np.float64), pattern)
+    assert np.abs(ours - ref)[:, 1:-1, 1:-1].max() <= tol
+    ours = demosaic_malvar(m, pattern=pattern)
+    ref = _colour_demosaicing(cd.demosaicing_CFA_Bayer_Malvar2004, m.astype(np.float64), pattern)
+    assert np.abs(ours - ref)[:, 2:-2, 2:-2].max() <= tol
+
+
+@given(m=mosaics(dtype="float64", min_side=6, max_side=16, batch=st.just(())), p=patterns())
+def test_interior_matches_colour_demosaicing_random(m, p):
+    ours = demosaic_malvar(m, pattern=p)
+    ref = _colour_demosaicing(cd.demosaicing_CFA_Bayer_Malvar2004, m, p)
+    np.testing.assert_allclose(ours[:, 2:-2, 2:-2], ref[:, 2:-2, 2:-2], atol=1e-12)
+    ours = demosaic_bilinear(m, pattern=p)
+    ref = _colour_demosaicing(cd.demosaicing_CFA_Bayer_bilinear, m, p)
+    np.testing.assert_allclose(ours[:, 1:-1, 1:-1], ref[:, 1:-1, 1:-1], atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", LINEAR)
+@given(
+    value=st.floats(-4, 4, allow_nan=False),
+    p=patterns(),
+    h=st.integers(2, 8).map(lambda n: 2 * n),
+    w=st.integers(2, 8).map(lambda n: 2 * n),
+)
+def test_constant_mosaic_stays_constant_including_borders(fn, value, p, h, w):
+    """colour-demosaicing's issue #8: its borders break this; rawkit must not."""
+    m = np.full((1, h, w), value)
+    np.testing.assert_allclose(fn(m, pattern=p), np.full((3, h, w), value), atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", LINEAR)
+@given(
+    colour=st.tuples(*[st.floats(0, 1, allow_nan=False)] * 3),
+    p=patterns(),
+    h=st.integers(2, 8).map(lambda n: 2 * n),
+    w=st.integers(2, 8).map(lambda n: 2 * n),
+)
+def test_constant_colour_is_reproduced_including_borders(fn, colour, p, h, w):
+    """The stronger form: a flat colour's mosaic demosaics to that colour everywhere."""
+    rgb = np.broadcast_to(np.asarray(colour)[:, None, None], (3, h, w)).copy()
+    np.testing.assert_allclose(fn(mosaic(rgb, pattern=p), pattern=p), rgb, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "ref", [cd.demosaicing_CFA_Bayer_bilinear, cd.demosaicing_CFA_Bayer_Malvar2004]
+)
+def test_colour_demosaicing_border_is_wrong_where_rawkit_is_right(ref):
+    """Document the reference's border bug (its issue #8) that the interior comparison skips."""
+    rgb = np.broadcast_to(np.array([0.2, 0.5, 0.8])[:, None, None], (3, 8, 8)).copy()
+    m = mosaic(rgb, pattern="RGGB")
+    assert np.abs(_colour_demosaicing(ref, m, "RGGB") - rgb).max() > 1e-2
+
+
+@pytest.mark.parametrize("fn", LINEAR)
+@given(m=mosaics(min_side=4, dtype="float64"), p=patterns())
+def test_sampled_values_are_kept(fn, m, p):
+    rgb = fn(m, pattern=p)
+    np.testing.assert_array_equal(mosaic(rgb, pattern=p), m)
+
+
+@given(m=mosaics(dtype="float64", min_side=2, max_side=12, batch=st.just(())), p=patterns())
+def test_bilinear_border_is_mean_of_existing_neighbours(m, p):
+    """Independent brute-force reference: LibRaw's rule, pixel by pixel."""
+    rgb = demosaic_bilinear(m, pattern=p)
+    h, w = m.shape[-2:]
+    for y in range(h):
+        for x in range(w):
+            for c, name in enumerate("RGB"):
+                if p[2 * (y % 2) + x % 2] == name:
+                    expected = m[0, y, x]
+                else:
+                    vals = [
+                        m[0, y + dy, x + dx]
+                        for dy in (-1, 0, 1)
+                        for dx in (-1, 0, 1)
+                        if 0 <= y + dy < h
+                        and 0 <= x + dx < w
+                        and p[2 * ((y + dy) % 2) + (x + dx) % 2] == name
+                    ]
+                    expected = np.mean(vals)
+                assert abs(rgb[c, y, x] - expected) < 1e-12
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_bilinear_matches_opencv_in_the_interior(pattern):
+    """OpenCV's Bayer codes are named one phase off: RGGB data -> COLOR_BayerBG2RGB."""
+    code = {
+        "RGGB": cv2.COLOR_BayerBG2RGB,
+        "BGGR": cv2.COLOR_BayerRG2RGB,
+        "GRBG": cv2.COLOR_BayerGB2RGB,
+        "GBRG": cv2.COLOR_BayerGR2RGB,
+    }[pattern]
+    # OpenCV demosaics 8/16-bit integers only and rounds; 12-bit values that are
+    # multiples of 16 make every bilinear mean exact, so both sides are exact.
+    m = mosaic(np.round(_photo() * 255) * 16, pattern=pattern)
+    ref = np.moveaxis(cv2.cvtColor(m[0].astype(np.uint16), code), -1, 0)
+    ours = demosaic_bilinear(m, pattern=pattern)
+    np.testing.assert_array_equal(ours[:, 1:-1, 1:-1], ref[:, 1:-1, 1:-1])
+
+
+@pytest.mark.parametrize("fn", LINEAR)
+def test_batch_dims_and_torch(fn):
+    m = np.random.default_rng(0).random((2, 3, 1, 8, 10)).astype(np.float32)
+    out = fn(m, pattern="GRBG")
+    assert out.shape == (2, 3, 3, 8, 10) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[1, 2], fn(m[1, 2], pattern="GRBG"))
+    assert_numpy_torch_agree(fn, m, pattern="GRBG")
+
+
+@pytest.mark.parametrize("fn", LINEAR)
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_gradcheck(fn, pattern):
+    m = torch.rand(2, 1, 6, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a: fn(a, pattern=pattern), (m,))
+
+
+def test_dispatch():
+    m = np.random.default_rng(3).random((1, 8, 8))
+    np.testing.assert_array_equal(demosaic(m, pattern="RGGB", method="bilinear"), demosaic_bilinear(m, pattern="RGGB"))
+    np.testing.assert_array_equal(demosaic(m, pattern="RGGB"), demosaic_malvar(m, pattern="RGGB"))
+    with pytest.raises(ValueError, match="method: expected one of"):
+        demosaic(m, pattern="RGGB", method="ahd")
+
+
+@pytest.mark.parametrize("fn", LINEAR)
+@pytest.mark.parametrize(
+    ("arg", "kw", "exc", "match"),
+    [
+        (np.zeros((1, 5, 8)), {"pattern": "RGGB"}, ValueError, "even height"),
+        (np.zeros((2, 8, 8)), {"pattern": "RGGB"}, ValueError, r"mosaic: expected shape \(\*, 1, H, W\)"),
+        (np.zeros((1, 8, 8)), {"pattern": "RGB"}, ValueError, "pattern"),
+        (np.full((1, 8, 8), np.nan), {"pattern": "RGGB"}, ValueError, "mosaic: expected finite values, got 64 NaN"),
+        (np.full((1, 8, 8), np.inf), {"pattern": "RGGB"}, ValueError, "Inf"),
+        (np.zeros((1, 8, 8), np.uint16), {"pattern": "RGGB"}, TypeError, "mosaic: expected dtype"),
+    ],
+)
+def test_bad_input(fn, arg, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        fn(arg, **kw)
+
+
+def test_too_small_for_malvar():
+    with pytest.raises(ValueError, match="H and W >= 4"):
+        demosaic_malvar(np.zeros((1, 2, 2)), pattern="RGGB")
