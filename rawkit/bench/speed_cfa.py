@@ -1,0 +1,70 @@
+"""Speed suite for ``rawkit.cfa``: packing, demosaicing and bit-packing on a 12 MP mosaic.
+
+Peers, timed in the same run: ``np.copy`` of the same bytes (memory bound),
+colour-demosaicing (the reference Python implementation) and OpenCV's Bayer conversion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rawkit.bench.harness import SpeedRecord, compare, register_speed
+
+__all__ = ["cfa_suite"]
+
+
+def _size(megapixels: float) -> tuple[int, int]:
+    """An even 3:4 frame of about ``megapixels`` (12 MP -> 3000 x 4000)."""
+    h = max(4, int(round((megapixels * 1e6 * 3 / 4) ** 0.5 / 2)) * 2)
+    w = max(4, int(round(h * 4 / 3 / 2)) * 2)
+    return h, w
+
+
+@register_speed("cfa")
+def cfa_suite(*, megapixels: float = 12.0, repeats: int = 5) -> list[SpeedRecord]:
+    """Time the CFA layer against its peers; returns one record per comparison."""
+    import colour_demosaicing as cd
+    import cv2
+
+    from rawkit.cfa import demosaic_bilinear, demosaic_malvar, pack, pack_bits, unpack, unpack_bits
+
+    h, w = _size(megapixels)
+    size = f"{h}x{w}"
+    rng = np.random.default_rng(0)
+    m32 = rng.random((1, h, w), dtype=np.float32)
+    m16 = rng.integers(0, 1024, (1, h, w), dtype=np.uint16)
+    recs: list[SpeedRecord] = []
+
+    for pattern in ("RGGB", "BGGR"):
+        recs.append(compare(f"pack float32 {pattern}", size, lambda: pack(m32, pattern=pattern),
+                            "np.copy", lambda: np.copy(m32), repeats=repeats, note="goal <= 1.5"))  # fmt: skip
+    p32 = pack(m32, pattern="RGGB")
+    recs.append(compare("unpack float32 RGGB", size, lambda: unpack(p32, pattern="RGGB"),
+                        "np.copy", lambda: np.copy(p32), repeats=repeats, note="goal <= 1.5"))  # fmt: skip
+    recs.append(compare("pack uint16 RGGB", size, lambda: pack(m16, pattern="RGGB"),
+                        "np.copy", lambda: np.copy(m16), repeats=repeats, note="goal <= 1.5"))  # fmt: skip
+
+    cd_rep = max(1, repeats // 2)  # colour-demosaicing is slow; fewer repeats keep the run short
+    for name, fn, ref in (
+        ("bilinear", demosaic_bilinear, cd.demosaicing_CFA_Bayer_bilinear),
+        ("malvar", demosaic_malvar, cd.demosaicing_CFA_Bayer_Malvar2004),
+    ):
+        recs.append(compare(f"demosaic_{name} float32", size, lambda fn=fn: fn(m32, pattern="RGGB"),
+                            f"colour-demosaicing {name}", lambda ref=ref: ref(m32[0], "RGGB"),
+                            repeats=cd_rep, note="goal <= 0.2"))  # fmt: skip
+    m16b = np.ascontiguousarray(m16[0])
+    m16f = m16.astype(np.float32)
+    recs.append(compare("demosaic_bilinear float32", size, lambda: demosaic_bilinear(m16f, pattern="RGGB"),
+                        "OpenCV Bayer bilinear uint16", lambda: cv2.cvtColor(m16b, cv2.COLOR_BayerBG2RGB),
+                        repeats=repeats, note="report"))  # fmt: skip
+
+    for depth in (10, 12, 14):
+        w_group = 4 if depth != 12 else 2
+        data16 = m16[..., : (w // w_group) * w_group]
+        packed = pack_bits(data16, bit_depth=depth)
+        recs.append(compare(f"pack_bits RAW{depth}", size, lambda d=depth, x=data16: pack_bits(x, bit_depth=d),
+                            "np.copy uint16", lambda x=data16: np.copy(x), repeats=repeats, note="report"))  # fmt: skip
+        recs.append(compare(f"unpack_bits RAW{depth}", size,
+                            lambda d=depth, b=packed: unpack_bits(b, bit_depth=d),
+                            "np.copy uint16", lambda x=data16: np.copy(x), repeats=repeats, note="report"))  # fmt: skip
+    return recs
