@@ -73,7 +73,7 @@ def speed_suites() -> dict[str, SpeedSuite]:
     """All registered suites (importing the modules that define them)."""
     import importlib
 
-    for mod in ("rawkit.bench.speed_cfa", "rawkit.bench.speed_isp"):
+    for mod in ("rawkit.bench.speed_cfa", "rawkit.bench.speed_isp", "rawkit.bench.speed_search"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:  # a suite module not written yet

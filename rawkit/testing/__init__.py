@@ -11,6 +11,13 @@ from rawkit.testing.assertions import (
     assert_numpy_torch_agree,
     tolerance,
 )
+from rawkit.testing.isp import (
+    ISP_TOLERANCES,
+    camera_models,
+    isp_params,
+    isp_tolerance,
+    srgb_images,
+)
 from rawkit.testing.strategies import (
     batch_shapes,
     bit_depths,
@@ -21,15 +28,20 @@ from rawkit.testing.strategies import (
 )
 
 __all__ = [
+    "ISP_TOLERANCES",
     "TOLERANCES",
     "assert_close",
     "assert_invertible",
     "assert_numpy_torch_agree",
     "batch_shapes",
     "bit_depths",
+    "camera_models",
+    "isp_params",
+    "isp_tolerance",
     "mosaics",
     "packed_raws",
     "patterns",
     "rgb_images",
+    "srgb_images",
     "tolerance",
 ]
