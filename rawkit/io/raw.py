@@ -1,0 +1,413 @@
+"""Read camera RAW and DNG files through LibRaw (rawpy).
+
+:func:`read_raw` returns a :class:`RawImage`: the visible sensor area as integers and as
+linear RAW, with the metadata an ISP needs.  :func:`read_camera` turns the same metadata
+into a :class:`rawkit.isp.camera.CameraModel`.
+
+Where the values come from:
+
+======================  ===================================================================
+field                   source
+======================  ===================================================================
+``raw``                 rawpy ``raw_image_visible`` (a copy), cropped to even ``H, W``
+``pattern``             rawpy ``raw_colors_visible`` (2x2 tile) + ``color_desc``
+``black_level``         rawpy ``black_level_per_channel``, re-indexed to ``[R, Gr, Gb, B]``
+``white_level``         rawpy ``white_level``
+``as_shot_neutral``     DNG ``AsShotNeutral``; else ``1 / camera_whitebalance``, G = 1
+``color_matrix``        DNG ``ColorMatrix1`` (``ColorMatrix2`` if only that one is D65);
+                        else LibRaw's built-in XYZ -> camera table (``rgb_xyz_matrix``)
+``cam_to_srgb``         rawpy ``color_matrix`` (LibRaw's camera -> linear sRGB)
+``camera_name``         DNG ``UniqueCameraModel``; else TIFF ``Make`` + ``Model``; else ""
+======================  ===================================================================
+
+Only Bayer sensors with R, G, B filters are supported; X-Trans, four-colour (CMYG) and
+linear (demosaiced) files raise :class:`UnsupportedRawError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import rawpy
+import tifffile
+
+from rawkit.cfa.packing import pack, unpack
+from rawkit.cfa.pattern import PATTERNS, Pattern, channel_sites
+from rawkit.io._atomic import PathLike
+from rawkit.io._files import FileFormatError, check_readable, describe_format, sniff_format
+from rawkit.io.dng import DNG_ILLUMINANTS, LIBRAW_MIN_SIZE, illuminant_name
+from rawkit.isp.camera import CameraModel
+from rawkit.isp.levels import normalize_levels
+
+__all__ = ["RawImage", "UnsupportedRawError", "read_camera", "read_raw"]
+
+_NOT_RAW = {"png", "jpeg", "npy", "zip", "gif", "bmp"}
+_TIFF_EXTENSIONS = {".dng", ".tif", ".tiff"}
+
+
+class UnsupportedRawError(FileFormatError):
+    """A readable RAW file that rawkit cannot represent (X-Trans, CMYG, linear DNG...)."""
+
+
+Matrix3 = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RawImage:
+    """A Bayer RAW image and its metadata, as read by :func:`read_raw`.
+
+    Attributes:
+        mosaic: ``(1, H, W)`` float32 NumPy array, linear RAW
+            ``(raw - black) / (white - black)`` with the black level of each pixel's
+            2x2 site.  **Not clipped**: sensor noise below black gives negative values,
+            and data above ``white_level`` (possible in some camera files) gives values
+            above 1.  (LibRaw clips below black at 0; apply ``np.clip`` if you want that.)
+        raw: ``(1, H, W)`` uint16 sensor values of the visible area (``H, W`` even: an odd
+            last row or column is dropped, which does not change the pattern).
+        pattern: Bayer pattern of ``raw`` and ``mosaic``, e.g. ``"GRBG"``.
+        black_level: 4 black levels for the packed channels ``[R, Gr, Gb, B]``.
+        white_level: saturation value.
+        bit_depth: bits needed for ``white_level`` (``int(white_level).bit_length()``).
+        as_shot_neutral: camera RGB of white under the scene light, ``(R, G, B)`` with
+            ``G = 1`` for camera files (DNG files: the tag as stored); None if unknown.
+        color_matrix: ``3x3`` XYZ -> camera matrix (DNG ``ColorMatrix``), or None.
+        calibration_illuminant: EXIF LightSource code of ``color_matrix`` (21 = D65), or
+            None.  LibRaw's built-in tables are D65 matrices.
+        cam_to_srgb: ``3x3`` camera -> linear sRGB matrix that LibRaw renders with.
+        camera_name: camera model name, "" if the file does not say.
+        path: the file read.
+    """
+
+    mosaic: np.ndarray
+    raw: np.ndarray
+    pattern: Pattern
+    black_level: tuple[float, float, float, float]
+    white_level: float
+    bit_depth: int
+    as_shot_neutral: tuple[float, float, float] | None
+    color_matrix: Matrix3 | None
+    calibration_illuminant: int | None
+    cam_to_srgb: Matrix3
+    camera_name: str
+    path: Path
+
+    @property
+    def height(self) -> int:
+        """``H`` of the mosaic."""
+        return int(self.raw.shape[-2])
+
+    @property
+    def width(self) -> int:
+        """``W`` of the mosaic."""
+        return int(self.raw.shape[-1])
+
+
+def _rationals(tag: Any) -> np.ndarray | None:
+    if tag is None:
+        return None
+    v = np.asarray(tag.value, dtype=np.float64).reshape(-1, 2)
+    if (v[:, 1] == 0).any():
+        return None
+    return v[:, 0] / v[:, 1]
+
+
+def _ascii(tag: Any) -> str:
+    if tag is None:
+        return ""
+    v = tag.value
+    if isinstance(v, bytes):
+        v = v.decode("ascii", "replace")
+    return str(v).strip("\x00 ").strip()
+
+
+def _walk_pages(pages: Any) -> Any:
+    for page in pages:
+        yield page
+        sub = getattr(page, "pages", None)
+        if sub is not None:
+            yield from _walk_pages(sub)
+
+
+@dataclasses.dataclass
+class _TiffTags:
+    is_dng: bool = False
+    color_matrix: np.ndarray | None = None
+    illuminant: int | None = None
+    neutral: np.ndarray | None = None
+    name: str = ""
+
+
+def _check_strips(p: Path, tif: tifffile.TiffFile) -> None:
+    """Raise if any image strip or tile of any IFD (SubIFDs too) runs past the end of file."""
+    size = p.stat().st_size
+    for page in _walk_pages(tif.pages):
+        offsets = getattr(page, "dataoffsets", ()) or ()
+        counts = getattr(page, "databytecounts", ()) or ()
+        ends = [o + c for o, c in zip(offsets, counts, strict=False) if c]
+        if ends and max(ends) > size:
+            raise FileFormatError(
+                p,
+                f"truncated file: image data runs to byte {max(ends)} but the file has {size} bytes",
+            )
+
+
+def _read_tiff_tags(p: Path) -> _TiffTags:
+    """Colour tags of IFD0 of a TIFF-based file and, for DNG/TIFF, a truncation check.
+
+    For other TIFF-based camera RAWs (NEF, CR2, ARW, ...) a tifffile failure is not
+    fatal: LibRaw, which knows their quirks, has the last word.
+    """
+    out = _TiffTags()
+    tiff_named = p.suffix.lower() in _TIFF_EXTENSIONS
+    try:
+        with tifffile.TiffFile(p) as tif:
+            tags = tif.pages[0].tags
+            out.is_dng = tags.get(50706) is not None
+            if out.is_dng or tiff_named:
+                _check_strips(p, tif)
+            m1, m2 = _rationals(tags.get(50721)), _rationals(tags.get(50722))
+            i1 = tags.get(50778)
+            i2 = tags.get(50779)
+            i1v = int(i1.value) if i1 is not None else None
+            i2v = int(i2.value) if i2 is not None else None
+            d65 = DNG_ILLUMINANTS["D65"]
+            if m2 is not None and m2.size == 9 and i2v == d65 and i1v != d65:
+                out.color_matrix, out.illuminant = m2.reshape(3, 3), i2v
+            elif m1 is not None and m1.size == 9:
+                out.color_matrix, out.illuminant = m1.reshape(3, 3), i1v
+            neutral = _rationals(tags.get(50728))
+            if neutral is not None and neutral.size == 3 and (neutral > 0).all():
+                out.neutral = neutral
+            name = _ascii(tags.get(50708))
+            if not name:
+                name = " ".join(s for s in (_ascii(tags.get(271)), _ascii(tags.get(272))) if s)
+            out.name = name
+    except FileFormatError:
+        raise
+    except Exception as e:  # tifffile raises TiffFileError, ValueError, struct.error, ...
+        if tiff_named:
+            raise FileFormatError(p, f"not a valid TIFF/DNG file ({type(e).__name__}: {e})") from e
+        return _TiffTags()
+    return out
+
+
+def _check_content(p: Path) -> str | None:
+    fmt = sniff_format(p)
+    suffix = p.suffix.lower()
+    if fmt in _NOT_RAW:
+        raise FileFormatError(
+            p,
+            f"content is {describe_format(fmt)}, not a RAW file as the extension {p.suffix!r} says",
+        )
+    if suffix in _TIFF_EXTENSIONS and fmt != "tiff":
+        raise FileFormatError(
+            p,
+            f"content is {describe_format(fmt)}, not a TIFF-based DNG as the extension {p.suffix!r} says",
+        )
+    return fmt
+
+
+def _pattern_from_colors(p: Path, colors: np.ndarray, desc: str) -> tuple[Pattern, np.ndarray]:
+    h, w = colors.shape
+    if h < 2 or w < 2:
+        raise UnsupportedRawError(p, f"image too small ({h}x{w})")
+    tile = colors[:2, :2]
+    for dy in range(2):
+        for dx in range(2):
+            if not (colors[dy::2, dx::2] == tile[dy, dx]).all():
+                raise UnsupportedRawError(
+                    p,
+                    "colour filter array does not repeat every 2x2 pixels (X-Trans or another non-Bayer CFA)",
+                )
+    try:
+        letters = "".join(desc[int(i)] for i in tile.reshape(-1))
+    except IndexError as e:
+        raise UnsupportedRawError(
+            p, f"unexpected colour indices {tile.tolist()} for colours {desc!r}"
+        ) from e
+    if letters not in PATTERNS:
+        raise UnsupportedRawError(
+            p, f"CFA {letters!r} (colours {desc!r}) is not an RGB Bayer pattern {list(PATTERNS)}"
+        )
+    return cast(Pattern, letters), tile
+
+
+def _libraw_message(e: Exception) -> str:
+    arg = e.args[0] if e.args else ""
+    return arg.decode("ascii", "replace") if isinstance(arg, bytes) else str(arg)
+
+
+def _libraw_read(p: Path, *, is_dng: bool = False) -> dict[str, Any]:
+    try:
+        with rawpy.imread(str(p)) as r:
+            if r.num_colors != 3 or r.raw_type != rawpy.RawType.Flat:
+                raise UnsupportedRawError(
+                    p,
+                    f"not a Bayer RAW (LibRaw reports {r.num_colors} colours, raw type {r.raw_type.name})",
+                )
+            desc = r.color_desc.decode("ascii", "replace")
+            pattern, tile = _pattern_from_colors(p, r.raw_colors_visible, desc)
+            per_channel = list(r.black_level_per_channel)
+            black = tuple(
+                float(per_channel[int(tile[dy, dx])]) for dy, dx in channel_sites(pattern)
+            )
+            raw = np.array(r.raw_image_visible, dtype=np.uint16, copy=True)
+            return {
+                "raw": raw,
+                "pattern": pattern,
+                "black": black,
+                "white": float(r.white_level),
+                "cam_mul": np.asarray(r.camera_whitebalance, dtype=np.float64),
+                "rgb_cam": np.asarray(r.color_matrix, dtype=np.float64)[:3, :3],
+                "xyz_cam": np.asarray(r.rgb_xyz_matrix, dtype=np.float64)[:3, :3],
+            }
+    except FileFormatError:
+        raise
+    except rawpy.LibRawFileUnsupportedError as e:
+        hint = (
+            f"; LibRaw refuses DNGs under {LIBRAW_MIN_SIZE}x{LIBRAW_MIN_SIZE} pixels"
+            if is_dng
+            else ""
+        )
+        raise FileFormatError(
+            p, f"not a RAW file that LibRaw can read ({_libraw_message(e)}{hint})"
+        ) from e
+    except (rawpy.LibRawIOError, rawpy.LibRawDataError) as e:
+        raise FileFormatError(
+            p,
+            f"LibRaw could not read the image data: truncated or corrupt file ({_libraw_message(e)})",
+        ) from e
+    except rawpy.LibRawError as e:
+        raise FileFormatError(p, f"LibRaw failed: {type(e).__name__}: {_libraw_message(e)}") from e
+
+
+def _matrix3(m: np.ndarray) -> Matrix3:
+    return tuple(tuple(float(v) for v in row) for row in m)  # type: ignore[return-value]
+
+
+def read_raw(path: PathLike) -> RawImage:
+    """Read a Bayer RAW or DNG file with LibRaw: sensor data, linear mosaic and metadata.
+
+    Args:
+        path: a camera RAW (``.dng``, ``.nef``, ``.cr2``, ``.arw``, ...) that LibRaw opens.
+
+    Returns:
+        :class:`RawImage` with ``mosaic`` ``(1, H, W)`` float32 (black subtracted per site
+        and divided by ``white - black``, not clipped), ``raw`` ``(1, H, W)`` uint16,
+        ``pattern``, levels, neutral, colour matrices and camera name.
+
+    Raises:
+        FileNotFoundError: no such file.
+        FileFormatError: empty, truncated, not a RAW file, or content that does not
+            match the extension (a PNG named ``.dng``).  An ``OSError``.
+        UnsupportedRawError: a RAW that is not an RGB Bayer mosaic (X-Trans, CMYG,
+            linear DNG).  A :class:`FileFormatError`.
+
+    Example:
+        >>> import tempfile, pathlib, numpy as np
+        >>> from rawkit.io import write_dng
+        >>> raw = np.full((1, 32, 32), 576, np.uint16)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = write_dng(pathlib.Path(d) / "a.dng", raw, pattern="GRBG", black_level=64,
+        ...                   white_level=1088, as_shot_neutral=[0.5, 1, 0.7],
+        ...                   color_matrix=np.eye(3))
+        ...     img = read_raw(p)
+        >>> img.pattern, img.mosaic.shape, float(img.mosaic.max()), img.black_level
+        ('GRBG', (1, 32, 32), 0.5, (64.0, 64.0, 64.0, 64.0))
+    """
+    p = check_readable(path, "a RAW file")
+    fmt = _check_content(p)
+    tags = _read_tiff_tags(p) if fmt == "tiff" else _TiffTags()
+    lr = _libraw_read(p, is_dng=tags.is_dng)
+    raw = lr["raw"]
+    h, w = raw.shape
+    raw = raw[: h - h % 2, : w - w % 2][None]
+    if raw.shape[-1] == 0 or raw.shape[-2] == 0:
+        raise UnsupportedRawError(p, f"visible area too small ({h}x{w})")
+    pattern = lr["pattern"]
+    black, white = lr["black"], lr["white"]
+    if not all(b < white for b in black):
+        raise FileFormatError(p, f"black levels {black} are not below the white level {white}")
+    packed = pack(raw.astype(np.float32), pattern=pattern)
+    mosaic = unpack(
+        normalize_levels(packed, black_level=list(black), white_level=white), pattern=pattern
+    )
+
+    if tags.neutral is not None:
+        neutral: tuple[float, float, float] | None = tuple(float(v) for v in tags.neutral)  # type: ignore[assignment]
+    else:
+        mul = lr["cam_mul"][:3]
+        neutral = tuple(float(mul[1] / v) for v in mul) if (mul > 0).all() else None  # type: ignore[assignment]
+    if tags.color_matrix is not None:
+        color_matrix: Matrix3 | None = _matrix3(tags.color_matrix)
+        illuminant = tags.illuminant
+    elif np.any(lr["xyz_cam"]):
+        color_matrix, illuminant = _matrix3(lr["xyz_cam"]), DNG_ILLUMINANTS["D65"]
+    else:
+        color_matrix, illuminant = None, None
+    return RawImage(
+        mosaic=np.ascontiguousarray(mosaic, dtype=np.float32),
+        raw=np.ascontiguousarray(raw),
+        pattern=pattern,
+        black_level=black,
+        white_level=white,
+        bit_depth=int(np.ceil(white)).bit_length(),
+        as_shot_neutral=neutral,
+        color_matrix=color_matrix,
+        calibration_illuminant=illuminant,
+        cam_to_srgb=_matrix3(lr["rgb_cam"]),
+        camera_name=tags.name,
+        path=p,
+    )
+
+
+def read_camera(path: PathLike) -> CameraModel:
+    """The :class:`~rawkit.isp.camera.CameraModel` of a Bayer RAW/DNG file.
+
+    Pattern, bit depth (from the white level), per-channel black levels, white level,
+    ``xyz_to_cam`` (the file's colour matrix) and its calibration illuminant come from
+    :func:`read_raw`; the white-balance ranges and noise model are CameraModel's defaults
+    (a single file cannot tell them).
+
+    Args:
+        path: as for :func:`read_raw`.
+
+    Returns:
+        A validated :class:`CameraModel`, named after the file's camera (or its file name).
+
+    Raises:
+        Everything :func:`read_raw` raises, and
+        FileFormatError: the file has no colour matrix.
+
+    Example:
+        >>> import tempfile, pathlib, numpy as np
+        >>> from rawkit.io import write_dng
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = write_dng(pathlib.Path(d) / "a.dng", np.zeros((32, 32), np.uint16),
+        ...                   pattern="BGGR", black_level=[64, 65, 66, 67], white_level=4095,
+        ...                   as_shot_neutral=[0.5, 1, 0.7], color_matrix=np.eye(3),
+        ...                   camera_name="toy cam")
+        ...     cam = read_camera(p)
+        >>> cam.name, cam.pattern, cam.bit_depth, cam.black_level, cam.calibration_illuminant
+        ('toy cam', 'BGGR', 12, (64.0, 65.0, 66.0, 67.0), 'D65')
+    """
+    img = read_raw(path)
+    if img.color_matrix is None:
+        raise FileFormatError(
+            img.path, "has no colour matrix (no DNG ColorMatrix, unknown to LibRaw)"
+        )
+    illuminant = (
+        "D65" if img.calibration_illuminant is None else illuminant_name(img.calibration_illuminant)
+    )
+    return CameraModel(
+        name=img.camera_name or img.path.stem,
+        pattern=img.pattern,
+        bit_depth=img.bit_depth,
+        black_level=img.black_level,
+        white_level=img.white_level,
+        xyz_to_cam=img.color_matrix,
+        calibration_illuminant=illuminant,
+    )
