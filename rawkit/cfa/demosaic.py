@@ -146,52 +146,101 @@ def _shuffle_into(y: torch.Tensor, batch: list[int], like: torch.Tensor) -> torc
     return out
 
 
-def _normalise_border(y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Divide by the kernel weight that fell inside the image (normalised convolution).
-
-    Only the outermost rows/columns of planes can lose taps of a 3x3 kernel, and the
-    surviving weight there depends only on which border a pixel touches, so it is
-    computed on a tiny all-ones image and applied to the border strips only.
-    """
-    n, c, h, wd = y.shape
-    hs, ws = min(h, 3), min(wd, 3)
-    ones = torch.ones(1, 4, hs, ws, dtype=w.dtype, device=w.device)
-    den = F.conv2d(ones, w, padding=1)[0]  # (12, hs, ws)
-    rows = [0, hs - 1] if h > 1 else [0]
-    cols = torch.tensor([0] + [1] * (wd - 2) + ([ws - 1] if wd > 1 else []), device=y.device)
-    rows_full = [0, h - 1] if h > 1 else [0]
-    y = y.clone() if y.requires_grad else y
-    for r_small, r_full in zip(rows, rows_full):
-        y[:, :, r_full, :] = y[:, :, r_full, :] / den[:, r_small, cols]
-    if h > 2:
-        y[:, :, 1:-1, 0] = y[:, :, 1:-1, 0] / den[:, 1, 0, None]
-        if wd > 1:
-            y[:, :, 1:-1, -1] = y[:, :, 1:-1, -1] / den[:, 1, ws - 1, None]
-    return y
-
-
 def _site_planes(x: torch.Tensor) -> torch.Tensor:
     """``(N, 1, H, W) -> (N, 4, H/2, W/2)`` site planes, stored channels-last.
 
     Channels-last makes the following 4->12 channel ``conv2d`` about twice as fast on
-    the CPU (oneDNN's preferred layout), and it costs one copy, like ``pixel_unshuffle``.
+    the CPU (oneDNN's preferred layout).  Going through a planar buffer first is
+    faster than gathering 2x2 tiles directly (two streaming copies instead of one
+    scattered one).
     """
     n, _, h, w = x.shape
-    planes = torch.empty((n, h // 2, w // 2, 2, 2), dtype=x.dtype, device=x.device)
-    planes.copy_(x.view(n, h // 2, 2, w // 2, 2).permute(0, 1, 3, 2, 4))
-    return planes.view(n, h // 2, w // 2, 4).permute(0, 3, 1, 2)
+    planar = empty_output((n, 2, 2, h // 2, w // 2), like=x)
+    planar.copy_(x.view(n, h // 2, 2, w // 2, 2).permute(0, 2, 4, 1, 3))
+    planes = empty_output((n, h // 2, w // 2, 4), like=x).permute(0, 3, 1, 2)
+    planes.copy_(planar.view(n, 4, h // 2, w // 2))
+    return planes
+
+
+def _bilinear_shifted(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
+    """Bilinear demosaic by shifted adds of zero-padded site planes (no autograd).
+
+    Every bilinear tap has the same weight ``1/n``, so each missing (colour, site)
+    plane is a sum of two or four shifted planes times ``1/n``, written straight into
+    its strided place in ``out``; border pixels are then renormalised to the mean of
+    the neighbours that exist.  About three times faster than the ``conv2d`` path on
+    the CPU, which is kept for autograd (``out=`` ops do not record gradients).
+    """
+    n, _, hh, ww = x.shape
+    h, w = hh // 2, ww // 2
+    padded = empty_output((n, 2, 2, h + 2, w + 2), like=x)
+    padded[..., [0, -1], :] = 0
+    padded[..., :, [0, -1]] = 0
+    padded[..., 1:-1, 1:-1] = x.view(n, h, 2, w, 2).permute(0, 2, 4, 1, 3)
+    dst_all = out.view(n, 3, h, 2, w, 2)
+    den = _border_weights(pattern, h, w, x)
+    for c in range(3):
+        for dy in range(2):
+            for dx in range(2):
+                dst = dst_all[:, c, :, dy, :, dx]
+                taps = _site_kernel(pattern, "bilinear", c, dy, dx)
+                views = []
+                for oy, ox, _ in taps:
+                    ty, tx = (dy + oy) // 2, (dx + ox) // 2
+                    views.append(padded[:, (dy + oy) % 2, (dx + ox) % 2, 1 + ty : 1 + ty + h, 1 + tx : 1 + tx + w])
+                if len(views) == 1:
+                    dst.copy_(views[0])
+                    continue
+                torch.add(views[0], views[1], out=dst)
+                for v in views[2:]:
+                    dst.add_(v)
+                dst.mul_(taps[0][2])
+                _divide_border(dst, den[4 * c + 2 * dy + dx])
+
+
+def _border_weights(pattern: str, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    """Kernel weight inside the image, ``(12, min(h,3), min(w,3))``: first/inner/last rows and cols."""
+    weight = _plane_weights(pattern, "bilinear").to(dtype=like.dtype, device=like.device)
+    ones = torch.ones(1, 4, min(h, 3), min(w, 3), dtype=like.dtype, device=like.device)
+    return F.conv2d(ones, weight, padding=1)[0]
+
+
+def _divide_border(y: torch.Tensor, den: torch.Tensor) -> None:
+    """In place: divide the outermost rows/columns of ``y (..., h, w)`` by ``den (hs, ws)``.
+
+    A 3x3 plane kernel loses taps only on the first/last row/column, and what it keeps
+    there depends only on which border the pixel touches, so ``den`` computed on a tiny
+    all-ones image says it for every pixel: row 0 -> den row 0, last row -> den's last
+    row, inner rows -> den row 1 (likewise for columns).
+    """
+    h, w = y.shape[-2:]
+    hs, ws = den.shape
+    cols = torch.tensor([0] + [1] * (w - 2) + ([ws - 1] if w > 1 else []), device=y.device)
+    for r_small, r_full in ((0, 0), (hs - 1, h - 1)) if h > 1 else ((0, 0),):
+        y[..., r_full, :] /= den[r_small, cols]
+    if h > 2:
+        y[..., 1:-1, 0] /= den[1, 0]
+        if w > 1:
+            y[..., 1:-1, -1] /= den[1, ws - 1]
 
 
 def _linear_demosaic(mosaic: torch.Tensor, pattern: str, method: str) -> torch.Tensor:
     *batch, _, h, w = mosaic.shape
     x = mosaic.reshape(-1, 1, h, w)
+    if method == "bilinear" and not (x.requires_grad and torch.is_grad_enabled()):
+        out = empty_output((*batch, 3, h, w), like=mosaic)
+        _bilinear_shifted(x, pattern, out.view(-1, 3, h, w))
+        return out
     weight = _plane_weights(pattern, method).to(dtype=x.dtype, device=x.device)
     if method == "malvar":
         x = F.pad(x, (2, 2, 2, 2), mode="reflect")  # whole-sample symmetric: keeps CFA phase
         y = F.conv2d(_site_planes(x), weight)
     else:
         y = F.conv2d(_site_planes(x), weight, padding=1)
-        y = _normalise_border(y, weight)
+        den = _border_weights(pattern, h // 2, w // 2, x)
+        y = y.clone()  # keep autograd's saved tensors intact
+        for k in range(12):
+            _divide_border(y[:, k], den[k])
     return _shuffle_into(y, batch, mosaic)
 
 

@@ -174,3 +174,18 @@ def test_bad_input(fn, arg, kw, exc, match):
 def test_too_small_for_malvar():
     with pytest.raises(ValueError, match="H and W >= 4"):
         demosaic_malvar(np.zeros((1, 2, 2)), pattern="RGGB")
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("shape", [(1, 2, 2), (1, 2, 6), (2, 1, 6, 4), (1, 10, 12)])
+def test_bilinear_autograd_path_equals_fast_path(pattern, shape):
+    """Bilinear has a shifted-add fast path (no autograd) and a conv2d path (autograd)."""
+    m = torch.rand(*shape, dtype=torch.float64)
+    fast = demosaic_bilinear(m, pattern=pattern)
+    slow = demosaic_bilinear(m.clone().requires_grad_(True), pattern=pattern)
+    torch.testing.assert_close(slow.detach(), fast, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("fn", LINEAR)
+def test_empty_batch(fn):
+    assert fn(np.zeros((0, 1, 8, 8), np.float32), pattern="RGGB").shape == (0, 3, 8, 8)
