@@ -277,7 +277,14 @@ def builtin_camera_fit(name: str) -> CameraFit:
         raise ValueError(f"name: expected one of {list(BUILTIN_CAMERAS)}, got {name!r}")
     import warnings
 
+    import numpy as np
+
+    # ``import colour`` switches NumPy's global print options to the 1.13 legacy style;
+    # don't let a rawkit call change how the user's arrays print.
+    printoptions = np.get_printoptions()
     import colour
+
+    np.set_printoptions(**printoptions)
     from colour.characterisation import (
         matrix_colour_correction,
         training_data_sds_to_RGB,
