@@ -1,0 +1,76 @@
+"""Reference networks of the reverse-ISP papers, and the shared training loop.
+
+* :class:`UNet` - sRGB -> packed RAW ``(*, 4, H/2, W/2)`` or RAW-RGB ``(*, 3, H, W)``;
+  the AIM 2022 baseline and PriorRAW's sRGB-only row (:mod:`rawkit.nets.unet`);
+* :class:`PixelSearchEncoder` - unit-norm per-pixel embeddings at half resolution
+  (PriorRAW Sec. 3.2, Eq. 1; :mod:`rawkit.nets.encoder`);
+* :class:`PriorRAWNet` - PriorRAW's reconstructor: assembly (Eq. 4), distance (Eq. 5),
+  fusion (Eq. 6), reliable attention (Eq. 7), attention over the bank (Eq. 8) and a
+  U-Net with a sigmoid head, with the Table 1 ablation switches
+  (:mod:`rawkit.nets.priorraw`);
+* :func:`train` - one small training loop for every pipeline: seeded, tqdm progress,
+  periodic validation, atomic checkpoints and exact resume, and PyTorch DDP under
+  ``torchrun`` (:mod:`rawkit.nets.training`).
+
+Networks take and return tensors ``(*, C, H, W)`` on the device of their parameters;
+each has a ``config`` dict that rebuilds it (``type(net)(**net.config)``) and a
+``seed=`` argument for a reproducible initialisation.
+"""
+
+from rawkit.nets.encoder import PixelSearchEncoder, ResidualBlock
+from rawkit.nets.priorraw import (
+    ABLATIONS,
+    Ablation,
+    BankAttention,
+    BankTensors,
+    PriorRAWNet,
+    PriorRAWOutput,
+    assemble_prior,
+    distance_map,
+)
+from rawkit.nets.training import (
+    CHECKPOINT_PATTERN,
+    DistInfo,
+    LossFn,
+    TrainHistory,
+    TrainingState,
+    ValFn,
+    cleanup_distributed,
+    distributed_context,
+    init_distributed,
+    latest_checkpoint,
+    load_training_state,
+    train,
+)
+from rawkit.nets.unet import HEADS, OUTPUTS, Head, Output, UNet, count_parameters
+
+__all__ = [
+    "ABLATIONS",
+    "CHECKPOINT_PATTERN",
+    "HEADS",
+    "OUTPUTS",
+    "Ablation",
+    "BankAttention",
+    "BankTensors",
+    "DistInfo",
+    "Head",
+    "LossFn",
+    "Output",
+    "PixelSearchEncoder",
+    "PriorRAWNet",
+    "PriorRAWOutput",
+    "ResidualBlock",
+    "TrainHistory",
+    "TrainingState",
+    "UNet",
+    "ValFn",
+    "assemble_prior",
+    "cleanup_distributed",
+    "count_parameters",
+    "distance_map",
+    "distributed_context",
+    "init_distributed",
+    "latest_checkpoint",
+    "load_training_state",
+    "train",
+]
