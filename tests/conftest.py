@@ -2,7 +2,14 @@
 
 import os
 
+import torch
 from hypothesis import HealthCheck, settings
+
+# Under pytest-xdist every worker is a process of its own: one intra-op thread each
+# avoids oversubscribing the cores (2 workers x 2 threads on 2 cores ran small nets
+# many times slower here).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
 
 settings.register_profile(
     "ci",

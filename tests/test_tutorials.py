@@ -1,5 +1,6 @@
 """Execute every tutorial notebook (MyST markdown) so that a broken tutorial fails CI."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ def test_tutorial_executes(path, tmp_path, monkeypatch):
     jupytext = pytest.importorskip("jupytext")
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the kernel shares the cores with xdist
     nb = jupytext.read(path)
     client = nbclient.NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
