@@ -22,10 +22,11 @@ settings.register_profile("dev", max_examples=25, deadline=None, suppress_health
 settings.register_profile("thorough", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
-# colour-science sets NumPy's legacy (1.13) print style when first imported, which
+# colour-science and colour-demosaicing set NumPy's legacy (1.13) print style when first imported, which
 # would change how doctest outputs print depending on test order: import it once
 # here and restore the defaults.
 import colour  # noqa: E402,F401
+import colour_demosaicing  # noqa: E402,F401  (it sets the legacy style too)
 import numpy as np  # noqa: E402
 
 np.set_printoptions(legacy=False)

@@ -35,7 +35,11 @@ from rawkit.isp.camera import (
     xy_to_xyz,
 )
 from rawkit.isp.color import (
+    BRADFORD,
+    CONVENTIONS,
     SRGB_TO_XYZ,
+    Convention,
+    bradford_matrix,
     apply_color_matrix,
     camera_to_srgb,
     solve_color_matrix,
@@ -72,7 +76,11 @@ from rawkit.isp.white_balance import (
 )
 
 __all__ = [
+    "BRADFORD",
     "BROOKS_NOISE",
+    "CONVENTIONS",
+    "Convention",
+    "bradford_matrix",
     "BUILTIN_CAMERAS",
     "GAMMA_EPS",
     "LAYOUTS",

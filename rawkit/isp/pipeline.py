@@ -6,6 +6,23 @@
     --clip [0, 1]--> --demosaic--> camera RGB --colour matrix--> linear sRGB --clip [0, 1]-->
     --tone curve--> --transfer function--> sRGB
 
+**Conventions** (``convention=``).  The RAW stage is LibRaw's in both: the white-balance
+gains are normalised so that the smallest is 1 (LibRaw's ``pre_mul``; only their ratios
+matter, ``exposure`` carries any overall gain), applied in camera space before
+demosaicing, and the balanced RAW is clipped to [0, 1] (black at 0, highlights at the
+sensor's white, LibRaw's "Clip" highlight mode).  The colour matrix differs:
+
+* ``"libraw"`` (default): ``rgb_cam = pinv(rownorm(xyz_to_cam @ xyz_rgb))``, independent
+  of the white balance.  With the default parameters, LINEAR (bilinear) demosaic and the
+  sRGB curve, :func:`process` reproduces LibRaw's render of a DNG (``postprocess`` with
+  ``use_camera_wb=True, no_auto_bright=True, gamma=(2.4, 12.92), output_bps=16,
+  adjust_maximum_thr=0``, LINEAR, Clip highlights) to 76-90 dB PSNR, the rest being
+  LibRaw's 16-bit integer arithmetic (``rawkit.data.libraw_crosscheck`` measures it).
+* ``"dng"``: the DNG specification's camera -> XYZ -> sRGB with Bradford adaptation from
+  the scene white (the neutral ``1 / wb_gains``; ``(1, 1, 1)`` when ``white_balance`` is
+  off) to D65.  Equal to ``"libraw"`` when the neutral is the matrix's D65 white,
+  different otherwise (see :mod:`rawkit.isp.color`).
+
 ``unprocess`` is Brooks et al. (2019) run backwards through the same steps: inverse
 transfer, inverse tone curve, inverse colour matrix, *safe* (highlight-preserving)
 inverse white balance and exposure, clip to [0, 1], inverse lens shading, mosaic.
@@ -36,7 +53,13 @@ from rawkit.cfa import demosaic, mosaic, pack, unpack
 from rawkit.cfa.demosaic import DemosaicMethod
 from rawkit.isp._common import LAYOUTS, Layout, check_layout_shape
 from rawkit.isp.camera import CameraModel, illuminant_xy
-from rawkit.isp.color import camera_to_srgb, check_color_matrix, srgb_to_camera
+from rawkit.isp.color import (
+    CONVENTIONS,
+    Convention,
+    camera_to_srgb,
+    check_color_matrix,
+    srgb_to_camera,
+)
 from rawkit.isp.lens import invert_lens_shading, lens_shading
 from rawkit.isp.levels import normalize_levels
 from rawkit.isp.noise import sample_noise_levels
@@ -91,7 +114,8 @@ class ISPParams:
 
     Attributes:
         wb_gains: ``(3,)`` or ``(*, 3)`` positive ``[R, G, B]`` white-balance gains in
-            camera space (LibRaw normalises the smallest to 1).
+            camera space; :func:`process` divides them by their smallest, as LibRaw
+            does, so only the ratios matter (their inverse is the camera's neutral).
         xyz_to_cam: ``(3, 3)`` or ``(*, 3, 3)`` XYZ -> camera matrix used for colour correction.
         exposure: linear gain > 0 applied with the white balance (Brooks et al.'s
             "brightness gain"); > 1 pushes highlights over white, so they clip.
@@ -276,9 +300,32 @@ def _check_layout(layout: Any) -> None:
         raise ValueError(f"layout: expected one of {list(LAYOUTS)}, got {layout!r}")
 
 
+def _check_convention(convention: Any) -> None:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention: expected one of {list(CONVENTIONS)}, got {convention!r}")
+
+
+def _wb_gains(params: ISPParams, like: torch.Tensor) -> torch.Tensor:
+    """The white-balance gains normalised to min = 1 (LibRaw's ``pre_mul``); ones if off."""
+    if not params.white_balance:
+        return torch.ones(3, dtype=like.dtype, device=like.device)
+    g = params.wb_gains.to(dtype=like.dtype, device=like.device)
+    return g / g.amin(dim=-1, keepdim=True)
+
+
 def _total_gains(params: ISPParams, like: torch.Tensor) -> torch.Tensor:
-    g = params.wb_gains if params.white_balance else torch.ones(3, dtype=torch.float64)
-    return (g * params.exposure).to(dtype=like.dtype, device=like.device)
+    return _wb_gains(params, like) * params.exposure
+
+
+def _color_kw(params: ISPParams, like: torch.Tensor, convention: str) -> dict[str, Any]:
+    """Keyword arguments of the colour conversion for ``convention``."""
+    kw: dict[str, Any] = {
+        "xyz_to_cam": params.xyz_to_cam.to(dtype=like.dtype, device=like.device),
+        "convention": convention,
+    }
+    if convention == "dng":
+        kw["wb_gains"] = _wb_gains(params, like)
+    return kw
 
 
 def _linearize(raw: torch.Tensor, camera: CameraModel, layout: str) -> torch.Tensor:
@@ -315,12 +362,10 @@ def _raw_stage(
     return x.clamp(0.0, 1.0) if params.clip else x
 
 
-def _finish(rgb: torch.Tensor, params: ISPParams) -> torch.Tensor:
+def _finish(rgb: torch.Tensor, params: ISPParams, convention: str) -> torch.Tensor:
     """Camera RGB -> encoded sRGB: colour matrix, clip, tone curve, transfer function."""
     if params.color_correction:
-        rgb = camera_to_srgb(
-            rgb, xyz_to_cam=params.xyz_to_cam.to(dtype=rgb.dtype, device=rgb.device)
-        )
+        rgb = camera_to_srgb(rgb, **_color_kw(params, rgb, convention))
     if params.clip:
         rgb = rgb.clamp(0.0, 1.0)
     if params.tone:
@@ -350,14 +395,20 @@ def _check_raw(raw: Any, layout: str) -> None:
 
 @numpy_compat
 def process(
-    raw: Array, *, camera: CameraModel, params: ISPParams | None = None, layout: Layout = "mosaic"
+    raw: Array,
+    *,
+    camera: CameraModel,
+    params: ISPParams | None = None,
+    layout: Layout = "mosaic",
+    convention: Convention = "libraw",
 ) -> Array:
     """Render a RAW to sRGB: the forward ISP in camera order (LibRaw's conventions).
 
     Steps (each switchable through ``params``): black/white levels (integer input only),
-    lens-shading correction, white balance times exposure, clip to [0, 1], demosaic
-    (mosaic and packed layouts), colour correction (:func:`rawkit.isp.camera_to_srgb`),
-    clip to [0, 1], smoothstep tone curve, transfer function.
+    lens-shading correction, white balance (gains normalised to min = 1) times exposure,
+    clip to [0, 1], demosaic (mosaic and packed layouts), colour correction
+    (:func:`rawkit.isp.camera_to_srgb` in ``convention``), clip to [0, 1], smoothstep tone
+    curve, transfer function.
 
     Args:
         raw: the RAW, in the layout named by ``layout``:
@@ -372,6 +423,9 @@ def process(
         camera: the :class:`rawkit.isp.CameraModel` (pattern and levels).
         params: :class:`ISPParams`; default :func:`default_params` (LibRaw-like).
         layout: ``"mosaic"``, ``"packed"`` or ``"rgb"`` (a shape that does not match raises).
+        convention: ``"libraw"`` (default: LibRaw's colour matrix, which renders like
+            LibRaw) or ``"dng"`` (the DNG specification's, adapted to the scene white);
+            see the module docstring.
 
     Returns:
         sRGB ``(*, 3, H, W)`` at full resolution, floating (float32 for integer input), in
@@ -380,7 +434,7 @@ def process(
 
     Raises:
         ValueError: shape not matching ``layout``, odd mosaic size, NaN/Inf, integer values
-            above the white level.
+            above the white level, unknown ``convention``.
         TypeError: wrong argument types.
 
     Example:
@@ -390,9 +444,18 @@ def process(
         >>> raw = torch.full((1, 4, 4), 0.2)
         >>> process(raw, camera=cam).shape
         torch.Size([3, 4, 4])
+        >>> p = random_params(cam, generator=torch.Generator().manual_seed(5))
+        >>> p.illuminant
+        'tungsten (CIE A)'
+        >>> rgb = torch.rand(3, 4, 4, generator=torch.Generator().manual_seed(0)) * 0.4
+        >>> a = process(rgb, camera=cam, params=p, layout="rgb")
+        >>> b = process(rgb, camera=cam, params=p, layout="rgb", convention="dng")
+        >>> round(float((a - b).abs().max()), 2) > 0.01
+        True
     """
     _check_raw(raw, layout)
     _check_camera(camera)
+    _check_convention(convention)
     params = default_params(camera) if params is None else params
     _check_params(params)
     x = _raw_stage(_linearize(raw, camera, layout), camera, params, layout)
@@ -400,10 +463,10 @@ def process(
         x = unpack(x, pattern=camera.pattern)
     if layout != "rgb":
         x = demosaic(x, pattern=camera.pattern, method=params.demosaic)
-    return _finish(x, params)
+    return _finish(x, params, convention)
 
 
-def _camera_rgb(srgb: torch.Tensor, params: ISPParams) -> torch.Tensor:
+def _camera_rgb(srgb: torch.Tensor, params: ISPParams, convention: str) -> torch.Tensor:
     """Encoded sRGB -> white-balanced camera RGB (inverse transfer, tone, colour matrix)."""
     if params.transfer == "srgb":
         lin = srgb_eotf(srgb)
@@ -415,9 +478,7 @@ def _camera_rgb(srgb: torch.Tensor, params: ISPParams) -> torch.Tensor:
         # The clamp only removes float rounding: lin is in [0, 1] because srgb is.
         lin = inverse_smoothstep(lin.clamp(0.0, 1.0))
     if params.color_correction:
-        lin = srgb_to_camera(
-            lin, xyz_to_cam=params.xyz_to_cam.to(dtype=lin.dtype, device=lin.device)
-        )
+        lin = srgb_to_camera(lin, **_color_kw(params, lin, convention))
     return lin
 
 
@@ -456,6 +517,7 @@ def unprocess(
     params: ISPParams | None = None,
     generator: torch.Generator | None = None,
     layout: Layout = "mosaic",
+    convention: Convention = "libraw",
 ) -> tuple[Array, ISPParams]:
     """Invert the ISP: sRGB -> linear RAW, Brooks et al. (2019) "Unprocessing", Sec. 3.
 
@@ -472,6 +534,8 @@ def unprocess(
         generator: a ``torch.Generator`` for sampling ``params`` (only when ``params`` is None).
         layout: output layout, ``"mosaic"`` (default), ``"packed"`` or ``"rgb"`` (camera RGB
             before mosaicing).
+        convention: the colour convention to invert, ``"libraw"`` (default) or ``"dng"``
+            (as in :func:`process`).
 
     Returns:
         ``(raw, params)``: the linear RAW (floating, [0, 1] when ``params.clip``, same dtype
@@ -481,7 +545,8 @@ def unprocess(
         in ``srgb`` (clipping has zero gradient).
 
     Raises:
-        ValueError: values outside [0, 1], NaN/Inf, bad shape, both ``params`` and ``generator``.
+        ValueError: values outside [0, 1], NaN/Inf, bad shape, both ``params`` and
+            ``generator``, unknown ``convention``.
         TypeError: wrong argument types.
 
     Example:
@@ -495,8 +560,9 @@ def unprocess(
     """
     _check_srgb(srgb, layout)
     _check_camera(camera)
+    _check_convention(convention)
     params = _resolve_params(camera, params, generator)
-    cam = _camera_rgb(srgb, params)
+    cam = _camera_rgb(srgb, params, convention)
     raw = safe_invert_white_balance(
         cam, gains=_total_gains(params, cam), threshold=params.safe_gain_threshold
     )
@@ -511,7 +577,9 @@ def unprocess(
 
 
 @numpy_compat
-def roundtrip_mask(srgb: Array, *, camera: CameraModel, params: ISPParams) -> Array:
+def roundtrip_mask(
+    srgb: Array, *, camera: CameraModel, params: ISPParams, convention: Convention = "libraw"
+) -> Array:
     """Where ``process(unprocess(srgb))`` gives ``srgb`` back (``layout="rgb"``).
 
     A pixel round-trips when :func:`unprocess` loses nothing there: the safe gains equal
@@ -521,7 +589,7 @@ def roundtrip_mask(srgb: Array, *, camera: CameraModel, params: ISPParams) -> Ar
     ``GAMMA_EPS ** (1 / gamma)`` (the darkest code :func:`rawkit.isp.gamma_encode` produces).
 
     Args:
-        srgb, camera, params: as in :func:`unprocess`.
+        srgb, camera, params, convention: as in :func:`unprocess`.
 
     Returns:
         ``(*, 1, H, W)`` bool.
@@ -537,7 +605,8 @@ def roundtrip_mask(srgb: Array, *, camera: CameraModel, params: ISPParams) -> Ar
     _check_srgb(srgb, "rgb")
     _check_camera(camera)
     _check_params(params)
-    cam = _camera_rgb(srgb, params)
+    _check_convention(convention)
+    cam = _camera_rgb(srgb, params, convention)
     gains = _total_gains(params, cam)
     ok = safe_gains_exact_mask(cam, gains=gains, threshold=params.safe_gain_threshold)
     if params.clip:
@@ -557,11 +626,12 @@ def preview(
     params: ISPParams | None = None,
     layout: Layout = "mosaic",
     half_size: bool = False,
+    convention: Convention = "libraw",
 ) -> Array:
     """Render a RAW for display: :func:`process` with clipping forced on.
 
     Args:
-        raw, camera, params, layout: as in :func:`process`.
+        raw, camera, params, layout, convention: as in :func:`process`.
         half_size: if True (mosaic/packed only), skip demosaicing and use each 2x2 tile as
             one pixel ``(R, (Gr + Gb) / 2, B)``: a quick ``(*, 3, H/2, W/2)`` preview.
 
@@ -577,11 +647,12 @@ def preview(
     """
     _check_raw(raw, layout)
     _check_camera(camera)
+    _check_convention(convention)
     params = default_params(camera) if params is None else params
     _check_params(params)
     params = params.replace(clip=True)
     if not half_size:
-        return process(raw, camera=camera, params=params, layout=layout)
+        return process(raw, camera=camera, params=params, layout=layout, convention=convention)
     if layout == "rgb":
         raise ValueError(
             "half_size: only for layout='mosaic' or 'packed' (camera RGB is already demosaiced)"
@@ -592,4 +663,4 @@ def preview(
     rgb = torch.stack(
         [packed[..., 0, :, :], packed[..., 1:3, :, :].mean(dim=-3), packed[..., 3, :, :]], dim=-3
     )
-    return _finish(rgb, params)
+    return _finish(rgb, params, convention)

@@ -1,0 +1,92 @@
+"""Data: the bundled photographs, synthetic RAW/sRGB pairs and videos, torch Datasets.
+
+Real RAW captures cannot be downloaded here, so rawkit makes honest data from real
+photographs that installed packages ship (DESIGN.md, "Data"):
+
+- :data:`PHOTOS`, :func:`load_photo`, :data:`SPLITS` -- the bundled colour photos with
+  fixed train/val/test splits by scene; :func:`load_stereo_pair` -- the Middlebury stereo
+  pair with its ground-truth disparity.
+- :func:`synthesize` -- a photo unprocessed into a camera's Bayer RAW, with noise and
+  quantisation, rendered back to sRGB by rawkit's ISP or by LibRaw (through a DNG).
+- :func:`synthesize_video` -- a virtual camera moving over a photo (pan, zoom, rotation,
+  hand shake, an occluding object): sRGB and RAW frames and the true backward flow.
+- :func:`libraw_crosscheck` -- rawkit's ISP against LibRaw's on a DNG made from a photo.
+- Datasets: :class:`SyntheticPairs`, :class:`AIM22Pairs`, :class:`PairedFolder`,
+  :class:`RawVideoFolder`, with Bayer-aware :func:`crop_sample`, :func:`flip_sample`
+  and :func:`random_crop_flip`.
+"""
+
+from rawkit.data.crosscheck import NEUTRALS, Neutral, libraw_crosscheck
+from rawkit.data.datasets import (
+    AIM22Pairs,
+    PairedFolder,
+    RawVideoFolder,
+    SyntheticPairs,
+    crop_sample,
+    flip_sample,
+    random_crop_flip,
+)
+from rawkit.data.photos import (
+    PHOTOS,
+    SPLIT_SEED,
+    SPLITS,
+    PhotoInfo,
+    Split,
+    StereoPair,
+    load_photo,
+    load_stereo_pair,
+    photo_info,
+    photo_names,
+    photo_path,
+    split_of,
+)
+from rawkit.data.synth import (
+    LIBRAW_RENDER,
+    RENDERS,
+    Render,
+    SyntheticPair,
+    libraw_params,
+    libraw_render,
+    resolve_camera,
+    synthesize,
+    write_pair_dng,
+)
+from rawkit.data.video import MOTIONS, Motion, SyntheticVideo, synthesize_video
+
+__all__ = [
+    "LIBRAW_RENDER",
+    "MOTIONS",
+    "NEUTRALS",
+    "PHOTOS",
+    "RENDERS",
+    "SPLITS",
+    "SPLIT_SEED",
+    "AIM22Pairs",
+    "Motion",
+    "Neutral",
+    "PairedFolder",
+    "PhotoInfo",
+    "RawVideoFolder",
+    "Render",
+    "Split",
+    "StereoPair",
+    "SyntheticPair",
+    "SyntheticPairs",
+    "SyntheticVideo",
+    "crop_sample",
+    "flip_sample",
+    "libraw_crosscheck",
+    "libraw_params",
+    "libraw_render",
+    "load_photo",
+    "load_stereo_pair",
+    "photo_info",
+    "photo_names",
+    "photo_path",
+    "random_crop_flip",
+    "resolve_camera",
+    "split_of",
+    "synthesize",
+    "synthesize_video",
+    "write_pair_dng",
+]
