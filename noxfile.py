@@ -48,7 +48,14 @@ def docs(session: nox.Session) -> None:
     if staged.exists():
         shutil.rmtree(staged)
     shutil.copytree(ROOT / "tutorials", staged)
-    session.run("jupyter-book", "build", "docs", "--warningiserror", "--keep-going", env={"MPLBACKEND": "Agg"})
+    session.run(
+        "jupyter-book",
+        "build",
+        "docs",
+        "--warningiserror",
+        "--keep-going",
+        env={"MPLBACKEND": "Agg"},
+    )
 
 
 @nox.session(python=PYTHON)

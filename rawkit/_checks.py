@@ -45,7 +45,7 @@ def check_shape(x: torch.Tensor | np.ndarray, dims: Sequence[str], name: str) ->
     ok = len(shape) >= len(fixed) if star else len(shape) == len(fixed)
     if ok:
         tail = shape[len(shape) - len(fixed) :] if fixed else ()
-        for size, want in zip(tail, fixed):
+        for size, want in zip(tail, fixed, strict=True):
             if want.isdigit() and size != int(want):
                 ok = False
                 break

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -23,7 +23,7 @@ import torch
 __all__ = ["Array", "numpy_compat", "to_tensor", "to_numpy", "empty_output"]
 
 #: A torch tensor or a NumPy array; rawkit functions return the same kind they got.
-Array = Union[torch.Tensor, np.ndarray]
+Array = torch.Tensor | np.ndarray
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,7 +34,11 @@ def to_tensor(x: np.ndarray) -> torch.Tensor:
     Arrays that ``torch.from_numpy`` cannot wrap (negative strides, read-only
     buffers, non-native byte order) are copied first; the copy never changes values.
     """
-    if x.dtype.byteorder not in ("=", "|") or not x.flags.writeable or any(s < 0 for s in x.strides):
+    if (
+        x.dtype.byteorder not in ("=", "|")
+        or not x.flags.writeable
+        or any(s < 0 for s in x.strides)
+    ):
         x = np.array(x, dtype=x.dtype.newbyteorder("="), copy=True)
     return torch.from_numpy(x)
 
@@ -88,7 +92,9 @@ def numpy_compat(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def empty_output(shape: tuple[int, ...], *, like: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+def empty_output(
+    shape: tuple[int, ...], *, like: torch.Tensor, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """A new uninitialised output tensor on ``like``'s device.
 
     For CPU outputs without autograd the memory comes from NumPy, whose large

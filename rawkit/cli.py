@@ -79,24 +79,26 @@ def demo(out_dir: Path, *, overwrite: bool = False, size: int = 256) -> dict[str
     for depth in (10, 12, 14):
         packed = pack_bits(sensor, bit_depth=depth)
         ok = np.array_equal(unpack_bits(packed, bit_depth=depth), sensor)
-        print(f"  RAW{depth}: {sensor.nbytes} bytes as uint16 -> {packed.nbytes} bytes, round trip exact: {ok}")
+        print(
+            f"  RAW{depth}: {sensor.nbytes} bytes as uint16 -> {packed.nbytes} bytes, round trip exact: {ok}"
+        )
 
     m = mosaic(rgb, pattern="RGGB")
     false_colour = np.zeros_like(rgb)
-    for c, (dy, dx) in zip((0, 1, 1, 2), ((0, 0), (0, 1), (1, 0), (1, 1))):
+    for c, (dy, dx) in zip((0, 1, 1, 2), ((0, 0), (0, 1), (1, 0), (1, 1)), strict=True):
         false_colour[c, dy::2, dx::2] = m[0, dy::2, dx::2]
     z0, zn = size * 3 // 8, max(16, size // 4)
     zoom = (slice(z0, z0 + zn), slice(z0, z0 + zn))
     fig, axes = plt.subplots(2, 5, figsize=(15, 6.4))
     panels = [("photo", rgb), ("RGGB mosaic (false colour)", false_colour)]
     panels += [(f"{k} ({psnr['RGGB/' + k]:.1f} dB)", v) for k, v in results.items()]
-    for ax, (title, img) in zip(axes[0], panels):
+    for ax, (title, img) in zip(axes[0], panels, strict=True):
         ax.imshow(np.clip(np.moveaxis(img, 0, -1)[zoom], 0, 1), interpolation="nearest")
         ax.set_title(title, fontsize=9)
     axes[1, 0].imshow(np.clip(np.moveaxis(rgb, 0, -1), 0, 1))
     axes[1, 0].set_title(f"whole crop (zoom: {zn}x{zn} at {z0},{z0})", fontsize=9)
     axes[1, 1].axis("off")
-    for ax, (k, v) in zip(axes[1, 2:], results.items()):
+    for ax, (k, v) in zip(axes[1, 2:], results.items(), strict=True):
         im = ax.imshow(np.abs(v - rgb).mean(0)[zoom], cmap="magma", vmin=0, vmax=0.2)
         ax.set_title(f"|{k} - photo|, mean over RGB", fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.046)
@@ -125,10 +127,15 @@ def _bench(args: argparse.Namespace) -> int:
         return 2
     records = []
     for name in chosen:
-        print(f"running suite {name!r} at {args.megapixels} MP, {args.repeats} repeats ...", flush=True)
+        print(
+            f"running suite {name!r} at {args.megapixels} MP, {args.repeats} repeats ...",
+            flush=True,
+        )
         records += suites[name](megapixels=args.megapixels, repeats=args.repeats)
     print(format_table(records))
-    print("ratio = rawkit time / peer time, medians, interleaved in one run (below 1: rawkit faster)")
+    print(
+        "ratio = rawkit time / peer time, medians, interleaved in one run (below 1: rawkit faster)"
+    )
     if args.json:
         print(f"wrote {write_json(records, args.json, overwrite=args.overwrite)}")
     return 0
@@ -136,20 +143,28 @@ def _bench(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rawkit`` command."""
-    parser = argparse.ArgumentParser(prog="rawkit", description="Reverse image signal processing toolkit.")
+    parser = argparse.ArgumentParser(
+        prog="rawkit", description="Reverse image signal processing toolkit."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_demo = sub.add_parser("demo", help="run the main demonstration and write a figure")
-    p_demo.add_argument("-o", "--out", default="rawkit-demo", help="output folder (default: rawkit-demo)")
+    p_demo.add_argument(
+        "-o", "--out", default="rawkit-demo", help="output folder (default: rawkit-demo)"
+    )
     p_demo.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p_demo.add_argument("--size", type=int, default=256, help="side of the photo crop (even, default 256)")
+    p_demo.add_argument(
+        "--size", type=int, default=256, help="side of the photo crop (even, default 256)"
+    )
 
     p_bench = sub.add_parser("bench", help="benchmarks")
     bsub = p_bench.add_subparsers(dest="kind", required=True)
     p_speed = bsub.add_parser("speed", help="speed ratios against peers timed in the same run")
     p_speed.add_argument("--suite", action="append", help="suite to run (repeatable; default: all)")
     p_speed.add_argument("--megapixels", type=float, default=12.0, help="image size (default 12)")
-    p_speed.add_argument("--repeats", type=int, default=5, help="timed repeats per entry (default 5)")
+    p_speed.add_argument(
+        "--repeats", type=int, default=5, help="timed repeats per entry (default 5)"
+    )
     p_speed.add_argument("--json", help="also write the records to this JSON file")
     p_speed.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
 

@@ -17,7 +17,23 @@ def test_demo_writes_figure_and_refuses_overwrite(tmp_path, capsys):
 
 def test_bench_speed_small_writes_json(tmp_path, capsys):
     path = tmp_path / "speed.json"
-    assert main(["bench", "speed", "--suite", "cfa", "--megapixels", "0.05", "--repeats", "1", "--json", str(path)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "speed",
+                "--suite",
+                "cfa",
+                "--megapixels",
+                "0.05",
+                "--repeats",
+                "1",
+                "--json",
+                str(path),
+            ]
+        )
+        == 0
+    )
     records = json.loads(path.read_text())
     assert {"name", "size", "rawkit_s", "peer", "peer_s", "ratio"} <= set(records[0])
     names = [r["name"] for r in records]
@@ -25,7 +41,9 @@ def test_bench_speed_small_writes_json(tmp_path, capsys):
     assert any(n.startswith("demosaic_malvar") for n in names)
     assert all(r["ratio"] == pytest.approx(r["rawkit_s"] / r["peer_s"]) for r in records)
     # no silent overwrite
-    assert main(["bench", "speed", "--suite", "cfa", "--megapixels", "0.05", "--json", str(path)]) == 2
+    assert (
+        main(["bench", "speed", "--suite", "cfa", "--megapixels", "0.05", "--json", str(path)]) == 2
+    )
 
 
 def test_bench_unknown_suite(capsys):

@@ -127,11 +127,15 @@ def format_table(records: list[SpeedRecord]) -> str:
     return "\n".join(lines)
 
 
-def write_json(records: list[SpeedRecord], path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+def write_json(
+    records: list[SpeedRecord], path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Write records as a JSON list, atomically; refuse to overwrite unless asked."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"path: {path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        raise FileExistsError(
+            f"path: {path} exists; pass overwrite=True (CLI: --overwrite) to replace it"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

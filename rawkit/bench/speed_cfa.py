@@ -36,7 +36,7 @@ def cfa_suite(*, megapixels: float = 12.0, repeats: int = 5) -> list[SpeedRecord
     recs: list[SpeedRecord] = []
 
     for pattern in ("RGGB", "BGGR"):
-        recs.append(compare(f"pack float32 {pattern}", size, lambda: pack(m32, pattern=pattern),
+        recs.append(compare(f"pack float32 {pattern}", size, lambda p=pattern: pack(m32, pattern=p),
                             "np.copy", lambda: np.copy(m32), repeats=repeats, note="goal <= 1.5"))  # fmt: skip
     p32 = pack(m32, pattern="RGGB")
     recs.append(compare("unpack float32 RGGB", size, lambda: unpack(p32, pattern="RGGB"),

@@ -31,8 +31,14 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from rawkit._checks import check_choice, check_dtype, check_even_hw, check_finite, check_shape
-from rawkit._checks import check_tensor_like
+from rawkit._checks import (
+    check_choice,
+    check_dtype,
+    check_even_hw,
+    check_finite,
+    check_shape,
+    check_tensor_like,
+)
 from rawkit._tensor import Array, empty_output, numpy_compat
 from rawkit.cfa.pattern import Pattern, check_pattern
 
@@ -89,7 +95,9 @@ def _malvar_case(pattern: str, target: str, dy: int, dx: int) -> str:
     return "RB@BR"
 
 
-def _site_kernel(pattern: str, method: str, c: int, dy: int, dx: int) -> list[tuple[int, int, float]]:
+def _site_kernel(
+    pattern: str, method: str, c: int, dy: int, dx: int
+) -> list[tuple[int, int, float]]:
     """Full-resolution taps ``(oy, ox, weight)`` producing colour ``c`` at site (dy, dx)."""
     target = _RGB[c]
     if pattern[2 * dy + dx] == target:
@@ -106,7 +114,7 @@ def _site_kernel(pattern: str, method: str, c: int, dy: int, dx: int) -> list[tu
     return [(oy - 2, ox - 2, k[oy][ox] / 8.0) for oy in range(5) for ox in range(5) if k[oy][ox]]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plane_weights(pattern: str, method: str) -> torch.Tensor:
     """conv2d weight ``(12, 4, 3, 3)`` from site planes to (colour, site) planes.
 
@@ -187,7 +195,15 @@ def _bilinear_shifted(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
                 views = []
                 for oy, ox, _ in taps:
                     ty, tx = (dy + oy) // 2, (dx + ox) // 2
-                    views.append(padded[:, (dy + oy) % 2, (dx + ox) % 2, 1 + ty : 1 + ty + h, 1 + tx : 1 + tx + w])
+                    views.append(
+                        padded[
+                            :,
+                            (dy + oy) % 2,
+                            (dx + ox) % 2,
+                            1 + ty : 1 + ty + h,
+                            1 + tx : 1 + tx + w,
+                        ]
+                    )
                 if len(views) == 1:
                     dst.copy_(views[0])
                     continue

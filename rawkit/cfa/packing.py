@@ -27,7 +27,9 @@ def _check_values(x: torch.Tensor, name: str) -> None:
     check_dtype(x, ["float", "integer"], name)
 
 
-def _copy_sites(planes: torch.Tensor, tiles: torch.Tensor, pattern: str, *, to_planes: bool) -> None:
+def _copy_sites(
+    planes: torch.Tensor, tiles: torch.Tensor, pattern: str, *, to_planes: bool
+) -> None:
     """Copy between packed planes ``(*, 4, h, w)`` and a tile view ``(*, h, 2, w, 2)``.
 
     When R sits in the left column (RGGB, GBRG) the two sites of one tile row map to
@@ -85,7 +87,7 @@ def mosaic(rgb: Array, *, pattern: Pattern) -> Array:
     _check_values(rgb, "rgb")
     *batch, _, h, w = rgb.shape
     out = empty_output((*batch, 1, h, w), like=rgb)
-    for (dy, dx), c in zip(channel_sites(pattern), _RGB_OF_CHANNEL):
+    for (dy, dx), c in zip(channel_sites(pattern), _RGB_OF_CHANNEL, strict=True):
         out[..., 0, dy::2, dx::2] = rgb[..., c, dy::2, dx::2]
     return out
 

@@ -45,7 +45,9 @@ def check_pattern(pattern: object, name: str = "pattern") -> str:
         'GRBG'
     """
     if not isinstance(pattern, str):
-        raise TypeError(f"{name}: expected a pattern string {list(PATTERNS)}, got {type(pattern).__name__}")
+        raise TypeError(
+            f"{name}: expected a pattern string {list(PATTERNS)}, got {type(pattern).__name__}"
+        )
     if pattern not in PATTERNS:
         raise ValueError(f"{name}: expected one of {list(PATTERNS)}, got {pattern!r}")
     return pattern
@@ -104,7 +106,12 @@ def pattern_after_crop(pattern: Pattern, *, top: int, left: int) -> str:
 
 
 def pattern_after_flip(
-    pattern: Pattern, *, horizontal: bool = False, vertical: bool = False, height: int = 2, width: int = 2
+    pattern: Pattern,
+    *,
+    horizontal: bool = False,
+    vertical: bool = False,
+    height: int = 2,
+    width: int = 2,
 ) -> str:
     """The pattern of a mosaic flipped left-right (``horizontal``) and/or up-down.
 

@@ -14,7 +14,13 @@ import torch
 
 from rawkit._tensor import to_tensor
 
-__all__ = ["TOLERANCES", "assert_close", "assert_invertible", "assert_numpy_torch_agree", "tolerance"]
+__all__ = [
+    "TOLERANCES",
+    "assert_close",
+    "assert_invertible",
+    "assert_numpy_torch_agree",
+    "tolerance",
+]
 
 #: Default ``(atol, rtol)`` per floating dtype for float-exact round trips through a few
 #: arithmetic steps.  Integer dtypes must round-trip exactly.
@@ -117,12 +123,19 @@ def assert_invertible(
     y = fwd(x)
     back = inv(y)
     if type(back) is not type(x):
-        raise AssertionError(f"inv(fwd(x)) returned {type(back).__name__}, expected {type(x).__name__}")
+        raise AssertionError(
+            f"inv(fwd(x)) returned {type(back).__name__}, expected {type(x).__name__}"
+        )
     assert_close(back, x, atol=atol, rtol=rtol, mask=mask, what="inv(fwd(x))")
 
 
 def assert_numpy_torch_agree(
-    fn: Callable[..., Any], x: np.ndarray, *args: Any, atol: float = 0.0, rtol: float = 0.0, **kwargs: Any
+    fn: Callable[..., Any],
+    x: np.ndarray,
+    *args: Any,
+    atol: float = 0.0,
+    rtol: float = 0.0,
+    **kwargs: Any,
 ) -> None:
     """Assert that ``fn`` gives the same result for a NumPy array and for a tensor.
 
@@ -141,8 +154,12 @@ def assert_numpy_torch_agree(
     out_t = fn(torch.from_numpy(x.copy()), *args, **kwargs)
     outs_np = out_np if isinstance(out_np, tuple) else (out_np,)
     outs_t = out_t if isinstance(out_t, tuple) else (out_t,)
-    for i, (a, b) in enumerate(zip(outs_np, outs_t)):
+    for i, (a, b) in enumerate(zip(outs_np, outs_t, strict=True)):
         if isinstance(b, torch.Tensor) and not isinstance(a, np.ndarray):
-            raise AssertionError(f"output {i}: NumPy input gave {type(a).__name__}, expected numpy.ndarray")
+            raise AssertionError(
+                f"output {i}: NumPy input gave {type(a).__name__}, expected numpy.ndarray"
+            )
         if isinstance(b, torch.Tensor):
-            assert_close(a, b.detach().cpu().numpy(), atol=atol, rtol=rtol, what=f"output {i} numpy vs torch")
+            assert_close(
+                a, b.detach().cpu().numpy(), atol=atol, rtol=rtol, what=f"output {i} numpy vs torch"
+            )

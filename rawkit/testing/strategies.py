@@ -50,7 +50,9 @@ def patterns() -> st.SearchStrategy[str]:
 def bit_depths(*, min_depth: int = 8, max_depth: int = 16) -> st.SearchStrategy[int]:
     """A sensor bit depth between ``min_depth`` and ``max_depth`` (inclusive)."""
     if not 1 <= min_depth <= max_depth <= 16:
-        raise ValueError(f"min_depth, max_depth: expected 1 <= min <= max <= 16, got {min_depth}, {max_depth}")
+        raise ValueError(
+            f"min_depth, max_depth: expected 1 <= min <= max <= 16, got {min_depth}, {max_depth}"
+        )
     return st.integers(min_depth, max_depth)
 
 

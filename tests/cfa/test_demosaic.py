@@ -148,7 +148,9 @@ def test_gradcheck(fn, pattern):
 
 def test_dispatch():
     m = np.random.default_rng(3).random((1, 8, 8))
-    np.testing.assert_array_equal(demosaic(m, pattern="RGGB", method="bilinear"), demosaic_bilinear(m, pattern="RGGB"))
+    np.testing.assert_array_equal(
+        demosaic(m, pattern="RGGB", method="bilinear"), demosaic_bilinear(m, pattern="RGGB")
+    )
     np.testing.assert_array_equal(demosaic(m, pattern="RGGB"), demosaic_malvar(m, pattern="RGGB"))
     with pytest.raises(ValueError, match="method: expected one of"):
         demosaic(m, pattern="RGGB", method="ahd")
@@ -159,9 +161,19 @@ def test_dispatch():
     ("arg", "kw", "exc", "match"),
     [
         (np.zeros((1, 5, 8)), {"pattern": "RGGB"}, ValueError, "even height"),
-        (np.zeros((2, 8, 8)), {"pattern": "RGGB"}, ValueError, r"mosaic: expected shape \(\*, 1, H, W\)"),
+        (
+            np.zeros((2, 8, 8)),
+            {"pattern": "RGGB"},
+            ValueError,
+            r"mosaic: expected shape \(\*, 1, H, W\)",
+        ),
         (np.zeros((1, 8, 8)), {"pattern": "RGB"}, ValueError, "pattern"),
-        (np.full((1, 8, 8), np.nan), {"pattern": "RGGB"}, ValueError, "mosaic: expected finite values, got 64 NaN"),
+        (
+            np.full((1, 8, 8), np.nan),
+            {"pattern": "RGGB"},
+            ValueError,
+            "mosaic: expected finite values, got 64 NaN",
+        ),
         (np.full((1, 8, 8), np.inf), {"pattern": "RGGB"}, ValueError, "Inf"),
         (np.zeros((1, 8, 8), np.uint16), {"pattern": "RGGB"}, TypeError, "mosaic: expected dtype"),
     ],

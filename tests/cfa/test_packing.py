@@ -90,7 +90,9 @@ def test_non_contiguous_and_readonly_inputs():
     ro.flags.writeable = False
     np.testing.assert_array_equal(pack(ro, pattern="RGGB"), pack(m, pattern="RGGB"))
     flipped = m[..., ::-1]
-    np.testing.assert_array_equal(pack(flipped, pattern="GRBG"), pack(flipped.copy(), pattern="GRBG"))
+    np.testing.assert_array_equal(
+        pack(flipped, pattern="GRBG"), pack(flipped.copy(), pattern="GRBG")
+    )
 
 
 def test_gradients_flow_through_packing():
@@ -110,16 +112,34 @@ def test_empty_batch():
 @pytest.mark.parametrize(
     ("fn", "arg", "kw", "exc", "match"),
     [
-        (pack, np.zeros((1, 5, 4)), {"pattern": "RGGB"}, ValueError, "mosaic: a Bayer mosaic needs even height"),
+        (
+            pack,
+            np.zeros((1, 5, 4)),
+            {"pattern": "RGGB"},
+            ValueError,
+            "mosaic: a Bayer mosaic needs even height",
+        ),
         (pack, np.zeros((1, 4, 7)), {"pattern": "RGGB"}, ValueError, "W=7"),
-        (pack, np.zeros((3, 4, 4)), {"pattern": "RGGB"}, ValueError, r"mosaic: expected shape \(\*, 1, H, W\)"),
+        (
+            pack,
+            np.zeros((3, 4, 4)),
+            {"pattern": "RGGB"},
+            ValueError,
+            r"mosaic: expected shape \(\*, 1, H, W\)",
+        ),
         (pack, np.zeros((4, 4)), {"pattern": "RGGB"}, ValueError, "mosaic: expected shape"),
         (pack, np.zeros((1, 4, 4)), {"pattern": "XGGB"}, ValueError, "pattern: expected one of"),
         (pack, np.zeros((1, 4, 4), bool), {"pattern": "RGGB"}, TypeError, "mosaic: expected dtype"),
         (pack, [[0.0]], {"pattern": "RGGB"}, TypeError, "mosaic: expected a torch.Tensor"),
         (unpack, np.zeros((3, 2, 2)), {"pattern": "RGGB"}, ValueError, "packed: expected shape"),
         (mosaic, np.zeros((4, 4, 4)), {"pattern": "RGGB"}, ValueError, "rgb: expected shape"),
-        (mosaic, np.zeros((3, 3, 4)), {"pattern": "RGGB"}, ValueError, "rgb: a Bayer mosaic needs even"),
+        (
+            mosaic,
+            np.zeros((3, 3, 4)),
+            {"pattern": "RGGB"},
+            ValueError,
+            "rgb: a Bayer mosaic needs even",
+        ),
     ],
 )
 def test_bad_input(fn, arg, kw, exc, match):

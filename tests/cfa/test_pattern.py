@@ -36,7 +36,12 @@ def test_colour_at_is_periodic(p, row, col):
     assert colour_at(p, row=row, col=col) == p[2 * (row % 2) + col % 2]
 
 
-@given(m=mosaics(min_side=4, dtype="uint16"), p=patterns(), top=st.integers(0, 1), left=st.integers(0, 1))
+@given(
+    m=mosaics(min_side=4, dtype="uint16"),
+    p=patterns(),
+    top=st.integers(0, 1),
+    left=st.integers(0, 1),
+)
 def test_crop_bookkeeping(m, p, top, left):
     """Cropping an even region at (top, left) and packing with the new pattern gives
     the same colour planes as packing the whole mosaic and cropping the colour sites."""
