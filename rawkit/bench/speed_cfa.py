@@ -6,6 +6,8 @@ colour-demosaicing (the reference Python implementation) and OpenCV's Bayer conv
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from rawkit.bench.harness import SpeedRecord, compare, register_speed
@@ -36,7 +38,7 @@ def cfa_suite(*, megapixels: float = 12.0, repeats: int = 5) -> list[SpeedRecord
     recs: list[SpeedRecord] = []
 
     for pattern in ("RGGB", "BGGR"):
-        recs.append(compare(f"pack float32 {pattern}", size, lambda p=pattern: pack(m32, pattern=p),
+        recs.append(compare(f"pack float32 {pattern}", size, functools.partial(pack, m32, pattern=pattern),
                             "np.copy", lambda: np.copy(m32), repeats=repeats, note="goal <= 1.5"))  # fmt: skip
     p32 = pack(m32, pattern="RGGB")
     recs.append(compare("unpack float32 RGGB", size, lambda: unpack(p32, pattern="RGGB"),
@@ -49,8 +51,8 @@ def cfa_suite(*, megapixels: float = 12.0, repeats: int = 5) -> list[SpeedRecord
         ("bilinear", demosaic_bilinear, cd.demosaicing_CFA_Bayer_bilinear),
         ("malvar", demosaic_malvar, cd.demosaicing_CFA_Bayer_Malvar2004),
     ):
-        recs.append(compare(f"demosaic_{name} float32", size, lambda fn=fn: fn(m32, pattern="RGGB"),
-                            f"colour-demosaicing {name}", lambda ref=ref: ref(m32[0], "RGGB"),
+        recs.append(compare(f"demosaic_{name} float32", size, functools.partial(fn, m32, pattern="RGGB"),
+                            f"colour-demosaicing {name}", functools.partial(ref, m32[0], "RGGB"),
                             repeats=cd_rep, note="goal <= 0.2"))  # fmt: skip
     m16b = np.ascontiguousarray(m16[0])
     m16f = m16.astype(np.float32)
@@ -62,9 +64,9 @@ def cfa_suite(*, megapixels: float = 12.0, repeats: int = 5) -> list[SpeedRecord
         w_group = 4 if depth != 12 else 2
         data16 = m16[..., : (w // w_group) * w_group]
         packed = pack_bits(data16, bit_depth=depth)
-        recs.append(compare(f"pack_bits RAW{depth}", size, lambda d=depth, x=data16: pack_bits(x, bit_depth=d),
-                            "np.copy uint16", lambda x=data16: np.copy(x), repeats=repeats, note="report"))  # fmt: skip
+        recs.append(compare(f"pack_bits RAW{depth}", size, functools.partial(pack_bits, data16, bit_depth=depth),
+                            "np.copy uint16", functools.partial(np.copy, data16), repeats=repeats, note="report"))  # fmt: skip
         recs.append(compare(f"unpack_bits RAW{depth}", size,
-                            lambda d=depth, b=packed: unpack_bits(b, bit_depth=d),
-                            "np.copy uint16", lambda x=data16: np.copy(x), repeats=repeats, note="report"))  # fmt: skip
+                            functools.partial(unpack_bits, packed, bit_depth=depth),
+                            "np.copy uint16", functools.partial(np.copy, data16), repeats=repeats, note="report"))  # fmt: skip
     return recs

@@ -49,7 +49,7 @@ DemosaicMethod = Literal["bilinear", "malvar", "menon"]
 _RGB = "RGB"
 
 # Malvar, He & Cutler (2004), Fig. 2, in units of 1/8.  Keys: (target colour, case).
-_MALVAR = {
+_MALVAR: dict[str, list[list[float]]] = {
     # G at an R or B site.
     "G@RB": [
         [0, 0, -1, 0, 0],
