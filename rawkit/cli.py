@@ -1,12 +1,19 @@
 """The ``rawkit`` command line.
 
 ``rawkit demo``
-    The main job.  Until the reconstruction pipelines land it demonstrates the CFA
-    layer on a photo that scikit-image ships: mosaic it with every Bayer pattern,
-    demosaic with bilinear, Malvar and Menon, print a PSNR table, round-trip RAW10/12/14
-    bit-packing, and write a figure with error maps.
-``rawkit bench speed``
-    Speed ratios against peers timed in the same run (table; ``--json PATH``).
+    The main job: synthetic RAW/sRGB pairs from the bundled photos, PriorRAW and the
+    baselines trained on the CPU in minutes, a PSNR/SSIM table, a figure and a DNG.
+    ``rawkit demo --cfa`` tours the CFA layer instead (mosaic, demosaic, bit-packing).
+``rawkit train -o DIR``
+    Train PriorRAW (Alg. 1-3) or the sRGB-only U-Net on synthetic pairs made from the
+    bundled photos, or on an AIM22 track folder; saves a pipeline folder.
+``rawkit build-prior --pipeline DIR``
+    (Re)build the prior bank of a trained pipeline from reference images (Alg. 2).
+``rawkit reconstruct IN -o OUT --pipeline DIR``
+    sRGB (.jpg/.png) in, RAW out: ``.dng`` (LibRaw opens it), ``.npy`` (AIM22 layout) or
+    ``.png`` (16-bit mosaic).
+``rawkit bench speed`` / ``rawkit bench quality``
+    Speed ratios against peers timed in the same run; reconstruction quality table.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +50,7 @@ def _psnr(x: np.ndarray, y: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
 
 
-def demo(out_dir: Path, *, overwrite: bool = False, size: int = 256) -> dict[str, float]:
+def cfa_demo(out_dir: Path, *, overwrite: bool = False, size: int = 256) -> dict[str, float]:
     """Demonstrate the CFA layer on scikit-image's astronaut photo; returns the PSNRs."""
     import matplotlib
 
@@ -113,6 +121,238 @@ def demo(out_dir: Path, *, overwrite: bool = False, size: int = 256) -> dict[str
     return psnr
 
 
+def demo(
+    out_dir: Path, *, overwrite: bool = False, preset: str = "demo", seed: int = 0
+) -> list[Any]:
+    """The main job: train PriorRAW and the baselines on synthetic pairs, compare, write files.
+
+    Builds train/test pairs from the bundled photos (rawkit- and LibRaw-rendered), trains
+    the sRGB-only U-Net and PriorRAW (Alg. 1-3) at an equal optimiser budget on the CPU,
+    reconstructs the held-out photos with every method and baseline, prints the PSNR/SSIM
+    table, and writes ``demo.png`` (sRGB, true RAW, reconstructions, error maps),
+    ``priorraw.dng`` (PriorRAW's RAW of a held-out photo; LibRaw opens it) and
+    ``quality.json``.  Returns the quality records.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import rawpy
+    import torch
+
+    from rawkit.bench.quality import (
+        _config,
+        demo_data,
+        evaluate,
+        format_quality_table,
+        reconstruct_all,
+        train_methods,
+        write_quality_json,
+    )
+    from rawkit.isp import preview
+
+    files = [out_dir / "demo.png", out_dir / "priorraw.dng", out_dir / "quality.json"]
+    clash = [str(f) for f in files if f.exists()]
+    if clash and not overwrite:
+        raise FileExistsError(f"{', '.join(clash)} exist(s); pass --overwrite to replace")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = _config(preset)
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)  # small nets on a shared CPU: one thread is fastest
+    try:
+        print(
+            f"rawkit demo ({preset}): synthetic pairs from the bundled photos, camera {cfg.camera}"
+        )
+        data = demo_data(cfg, seed=seed)
+        print(
+            f"  {len(data.train)} train pairs, "
+            + ", ".join(f"{len(v)} test pairs rendered by {k}" for k, v in data.test.items())
+        )
+        methods = train_methods(data, cfg, seed=seed)
+        records = evaluate(methods, data)
+        pair = data.test[cfg.renders[0]][0]
+        est = reconstruct_all(methods, pair)
+    finally:
+        torch.set_num_threads(threads)
+    print()
+    print(format_quality_table(records))
+    write_quality_json(records, files[2], config=cfg, overwrite=overwrite)
+
+    def show(packed: np.ndarray) -> np.ndarray:
+        img = preview(
+            np.asarray(packed, np.float32), camera=data.camera, params=pair.params, layout="packed"
+        )
+        return np.moveaxis(np.asarray(img), 0, -1)
+
+    labels = {"blind_unprocess": "blind unprocess", "rbf": "RBF metadata, 1/256 px",
+              "srgb_unet": "sRGB-only U-Net", "non_local": "PriorRAW (no metadata)"}  # fmt: skip
+    keys = [k for k in labels if k in est]
+    fig, axes = plt.subplots(2, len(keys) + 2, figsize=(3.2 * (len(keys) + 2), 6.6))
+    axes[0, 0].imshow(np.moveaxis(pair.srgb, 0, -1))
+    axes[0, 0].set_title(f"input sRGB ({pair.photo})", fontsize=9)
+    axes[0, 1].imshow(show(pair.packed))
+    axes[0, 1].set_title("true RAW (rendered for display)", fontsize=9)
+    axes[1, 0].imshow(pair.packed[1], cmap="gray")
+    axes[1, 0].set_title("true RAW, Gr plane (linear)", fontsize=9)
+    axes[1, 1].axis("off")
+    for j, k in enumerate(keys, start=2):
+        err = np.abs(est[k] - pair.packed).mean(0)
+        db = 10 * np.log10(1.0 / max(float(np.mean((est[k] - pair.packed) ** 2)), 1e-12))
+        axes[0, j].imshow(show(np.clip(est[k], 0, 1)))
+        axes[0, j].set_title(f"{labels[k]}: {db:.2f} dB", fontsize=9)
+        im = axes[1, j].imshow(err, cmap="magma", vmin=0, vmax=0.1)
+        axes[1, j].set_title("|error| (mean of 4 planes)", fontsize=8)
+        fig.colorbar(im, ax=axes[1, j], fraction=0.046)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("rawkit demo: RAW reconstructed from a held-out sRGB photo")
+    _atomic_savefig(fig, files[0], overwrite=overwrite)
+    plt.close(fig)
+    best = "non_local" if "non_local" in est else keys[-1]
+    _write_raw(files[1], np.clip(est[best], 0.0, 1.0), camera_name=cfg.camera, overwrite=overwrite)
+    with rawpy.imread(str(files[1])) as r:
+        shape = r.postprocess(no_auto_bright=True, output_bps=8).shape
+    print(
+        f"\nwrote {files[0]}, {files[2]} and {files[1]} (LibRaw renders it: {shape[1]}x{shape[0]})"
+    )
+    return records
+
+
+def _training_pairs(source: str, *, camera: str, max_side: int, per_photo: int, seed: int) -> Any:
+    """Synthetic pairs from the bundled train photos, or an AIM22 track folder path."""
+    if source != "synthetic":
+        if not Path(source).is_dir():
+            raise FileNotFoundError(
+                f"--data: {source} is not a folder (expected an AIM22 track folder)"
+            )
+        return source
+    from tqdm import tqdm
+
+    from rawkit.data import photo_names, synthesize
+
+    names = photo_names("train")
+    jobs = [(n, k) for n in names for k in range(per_photo)]
+    return [
+        synthesize(n, camera=camera, seed=seed + 1000 * i + k, max_side=max_side)
+        for i, (n, k) in enumerate(tqdm(jobs, desc="synthetic pairs", leave=False))
+    ]
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rawkit.pipelines import PriorRAWPipeline, train_pipeline, train_unet
+
+    out = Path(args.out)
+    if (out / "pipeline.json").exists() and not args.overwrite:
+        print(f"rawkit train: {out} already holds a pipeline; pass --overwrite", file=sys.stderr)
+        return 2
+    data = _training_pairs(args.data, camera=args.camera, max_side=args.max_side,
+                           per_photo=args.pairs_per_photo, seed=args.seed)  # fmt: skip
+    if args.method == "unet":
+        res = train_unet(data, steps=args.steps, width=args.width, crop=args.crop, seed=args.seed)
+        pipe = PriorRAWPipeline(model=res.model, info={"method": "unet", "steps": args.steps,
+                                                       "camera": args.camera})  # fmt: skip
+    else:
+        if isinstance(data, str):
+            from rawkit.data import AIM22Pairs
+
+            data = AIM22Pairs(data)
+        pipe = train_pipeline(
+            data, ablation=args.ablation, steps=args.steps, encoder_steps=args.encoder_steps,
+            n_clusters=args.clusters, group_size=args.group_size, width=args.width, seed=args.seed,
+            crop=args.crop, encoder_crop=min(64, args.crop),
+        )  # fmt: skip
+        pipe.info["camera"] = args.camera
+    pipe.save(out, overwrite=args.overwrite)
+    print(f"saved {pipe.name} pipeline to {out}")
+    return 0
+
+
+def _build_prior(args: argparse.Namespace) -> int:
+    from rawkit.pipelines import PriorRAWPipeline
+    from rawkit.pipelines.priorraw import build_bank
+
+    pipe = PriorRAWPipeline.load(args.pipeline)
+    if pipe.encoder is None:
+        print(
+            f"rawkit build-prior: {args.pipeline} has no pixel-search encoder (a U-Net?)",
+            file=sys.stderr,
+        )
+        return 2
+    data = _training_pairs(args.reference, camera=pipe.info.get("camera", "nikon_d5100"),
+                           max_side=args.max_side, per_photo=args.pairs_per_photo, seed=args.seed)  # fmt: skip
+    if isinstance(data, str):
+        from rawkit.data import AIM22Pairs
+
+        data = AIM22Pairs(data)
+    bank = build_bank(
+        pipe.encoder, data, n_clusters=args.clusters, group_size=args.group_size, seed=args.seed
+    )
+    pipe = PriorRAWPipeline(model=pipe.model, encoder=pipe.encoder, bank=bank, info=pipe.info)
+    pipe.save(args.pipeline, overwrite=True)
+    print(f"bank of {len(bank)} entries written to {Path(args.pipeline) / 'bank.npz'}")
+    return 0
+
+
+def _write_raw(path: Path, packed: np.ndarray, *, camera_name: str, overwrite: bool) -> None:
+    """Write packed RAW ``(4, h, w)`` in [0, 1] as .dng, .npy (AIM22) or .png (16-bit mosaic)."""
+    import rawkit.io as rio
+    from rawkit.cfa import unpack
+    from rawkit.isp import builtin_camera, denormalize_levels, illuminant_xy
+
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        rio.write_aim22_raw(path, packed, overwrite=overwrite)
+        return
+    camera = builtin_camera(camera_name)
+    mosaic = unpack(packed, pattern=camera.pattern)
+    if suffix == ".dng":
+        raw = denormalize_levels(
+            mosaic, black_level=camera.black_level, white_level=camera.white_level
+        )
+        neutral = camera.neutral(illuminant_xy("daylight", cct=6504)).numpy()  # sRGB white (D65)
+        rio.write_dng(path, raw, pattern=camera.pattern, black_level=camera.black_level,
+                      white_level=camera.white_level, as_shot_neutral=neutral / neutral.max(),
+                      color_matrix=camera.xyz_to_cam, camera_name=f"rawkit {camera.name}",
+                      overwrite=overwrite)  # fmt: skip
+    elif suffix == ".png":
+        rio.write_image(path, mosaic, bit_depth=16, overwrite=overwrite)
+    else:
+        raise ValueError(f"-o/--out: expected a .dng, .npy or .png file name, got {path.name!r}")
+
+
+def _reconstruct(args: argparse.Namespace) -> int:
+    import rawkit.io as rio
+    from rawkit.pipelines import PriorRAWPipeline
+
+    inputs = [Path(p) for p in args.inputs]
+    out = Path(args.out)
+    if len(inputs) > 1 and out.suffix:
+        print("rawkit reconstruct: with several inputs, -o must be a folder", file=sys.stderr)
+        return 2
+    pipe = PriorRAWPipeline.load(args.pipeline)
+    camera = pipe.info.get("camera", "nikon_d5100")
+    for src in inputs:
+        srgb = rio.read_image(src).image
+        if srgb.shape[0] != 3:
+            print(
+                f"rawkit reconstruct: {src}: expected an RGB image, got {srgb.shape[0]} channels",
+                file=sys.stderr,
+            )
+            return 2
+        h, w = srgb.shape[-2:]
+        srgb = np.ascontiguousarray(
+            srgb[:, : h - h % 2, : w - w % 2]
+        )  # even size for the Bayer grid
+        packed = pipe.reconstruct(srgb, tile=args.tile, progress=True)
+        dest = out if out.suffix else out / f"{src.stem}.{args.format}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _write_raw(dest, np.clip(packed, 0.0, 1.0), camera_name=camera, overwrite=args.overwrite)
+        print(f"{src} -> {dest}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from rawkit.bench.harness import format_table, speed_suites, write_json
 
@@ -154,8 +394,90 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p_demo.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p_demo.add_argument(
-        "--size", type=int, default=256, help="side of the photo crop (even, default 256)"
+        "--preset",
+        default="demo",
+        choices=["quick", "demo", "default"],
+        help="data/training size (quick: seconds; demo: ~5 min on 2 cores)",
     )
+    p_demo.add_argument("--seed", type=int, default=0)
+    p_demo.add_argument(
+        "--cfa",
+        action="store_true",
+        help="instead: the CFA layer tour (mosaic, demosaic, bit-packing) on one photo",
+    )
+    p_demo.add_argument(
+        "--size", type=int, default=256, help="--cfa: side of the photo crop (even)"
+    )
+
+    p_train = sub.add_parser(
+        "train", help="train PriorRAW or the sRGB-only U-Net and save a pipeline folder"
+    )
+    p_train.add_argument("-o", "--out", required=True, help="pipeline folder to write")
+    p_train.add_argument("--method", choices=["priorraw", "unet"], default="priorraw")
+    p_train.add_argument(
+        "--data",
+        default="synthetic",
+        help="'synthetic' (pairs from the bundled train photos) or an AIM22 track folder",
+    )
+    p_train.add_argument(
+        "--camera", default="nikon_d5100", help="built-in camera model of the synthetic data"
+    )
+    p_train.add_argument(
+        "--ablation",
+        default="non_local",
+        choices=["srgb", "prior_raw", "reliable_attention", "non_local"],
+        help="PriorRAW Table 1 row (default: the full model)",
+    )
+    p_train.add_argument("--steps", type=int, default=500, help="reconstructor optimiser steps")
+    p_train.add_argument("--encoder-steps", type=int, default=300, help="Alg. 1 encoder steps")
+    p_train.add_argument("--clusters", type=int, default=5000, help="prior bank entries (Alg. 2)")
+    p_train.add_argument(
+        "--group-size", type=int, default=10, help="reference pixels averaged per entry"
+    )
+    p_train.add_argument("--width", type=int, default=16, help="U-Net width")
+    p_train.add_argument("--crop", type=int, default=96, help="training crop side (<= --max-side)")
+    p_train.add_argument("--max-side", type=int, default=256, help="synthetic photo size")
+    p_train.add_argument(
+        "--pairs-per-photo", type=int, default=4, help="synthetic renders per photo"
+    )
+    p_train.add_argument("--seed", type=int, default=0)
+    p_train.add_argument("--overwrite", action="store_true")
+
+    p_bp = sub.add_parser("build-prior", help="(re)build a trained pipeline's prior bank (Alg. 2)")
+    p_bp.add_argument("--pipeline", required=True, help="pipeline folder written by 'rawkit train'")
+    p_bp.add_argument(
+        "--reference",
+        default="synthetic",
+        help="'synthetic' (bundled train photos) or an AIM22 track folder",
+    )
+    p_bp.add_argument("--clusters", type=int, default=5000)
+    p_bp.add_argument("--group-size", type=int, default=10)
+    p_bp.add_argument("--max-side", type=int, default=256)
+    p_bp.add_argument("--pairs-per-photo", type=int, default=4)
+    p_bp.add_argument("--seed", type=int, default=0)
+
+    p_rec = sub.add_parser(
+        "reconstruct",
+        help="reconstruct RAW from sRGB images with a trained pipeline",
+        description=(
+            "Reconstruct camera RAW from sRGB images (.jpg/.png) with a pipeline trained by "
+            "'rawkit train'. The output kind follows the extension of -o: .dng (a DNG that "
+            "LibRaw opens, with the pipeline camera's pattern, levels and colour matrix and a "
+            "D65 as-shot neutral), .npy (AIM22 layout: (H/2, W/2, 4) uint16, white level 1024) "
+            "or .png (the Bayer mosaic as a 16-bit grey image). With several inputs -o is a "
+            "folder and --format picks the kind. Odd image sizes lose their last row/column."
+        ),
+    )
+    p_rec.add_argument("inputs", nargs="+", help="sRGB .jpg/.png files")
+    p_rec.add_argument("-o", "--out", required=True, help="output file (.dng/.npy/.png) or folder")
+    p_rec.add_argument(
+        "--pipeline", required=True, help="pipeline folder written by 'rawkit train'"
+    )
+    p_rec.add_argument(
+        "--format", choices=["dng", "npy", "png"], default="dng", help="kind for a folder -o"
+    )
+    p_rec.add_argument("--tile", type=int, default=512, help="tile size of the tiled inference")
+    p_rec.add_argument("--overwrite", action="store_true")
 
     p_bench = sub.add_parser("bench", help="benchmarks")
     bsub = p_bench.add_subparsers(dest="kind", required=True)
@@ -173,13 +495,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.size < 64 or args.size % 2:
             parser.error(f"--size: expected an even number >= 64, got {args.size}")
         try:
-            demo(Path(args.out), overwrite=args.overwrite, size=args.size)
+            if args.cfa:
+                cfa_demo(Path(args.out), overwrite=args.overwrite, size=args.size)
+            else:
+                demo(Path(args.out), overwrite=args.overwrite, preset=args.preset, seed=args.seed)
         except FileExistsError as e:
             print(f"rawkit demo: {e}", file=sys.stderr)
             return 2
         return 0
     if args.command == "bench":
         return _bench(args)
+    handlers = {"train": _train, "build-prior": _build_prior, "reconstruct": _reconstruct}
+    try:
+        return handlers[args.command](args)
+    except (FileExistsError, FileNotFoundError, ValueError) as e:
+        print(f"rawkit {args.command}: {e}", file=sys.stderr)
+        return 2
     return 2  # pragma: no cover
 
 

@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 import pytest
 
 from rawkit.bench.harness import SpeedRecord, compare, format_table, write_json
@@ -7,11 +9,11 @@ from rawkit.cli import main
 
 
 def test_demo_writes_figure_and_refuses_overwrite(tmp_path, capsys):
-    assert main(["demo", "-o", str(tmp_path), "--size", "64"]) == 0
+    assert main(["demo", "--cfa", "-o", str(tmp_path), "--size", "64"]) == 0
     out = capsys.readouterr().out
     assert "malvar" in out and "RAW12" in out
     assert (tmp_path / "cfa_demo.png").stat().st_size > 10_000
-    assert main(["demo", "-o", str(tmp_path), "--size", "64"]) == 2
+    assert main(["demo", "--cfa", "-o", str(tmp_path), "--size", "64"]) == 2
     assert "exists" in capsys.readouterr().err
 
 
@@ -59,3 +61,104 @@ def test_harness_pieces(tmp_path):
         write_json([rec], p)
     with pytest.raises(ValueError, match="repeats"):
         compare("a", "1", lambda: None, "b", lambda: None, repeats=0)
+
+
+@pytest.fixture(scope="module")
+def unet_pipeline(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipe") / "unet"
+    args = ["train", "--method", "unet", "-o", str(out), "--steps", "2", "--width", "4",
+            "--max-side", "64", "--crop", "32", "--pairs-per-photo", "1"]  # fmt: skip
+    assert main(args) == 0
+    assert main(args) == 2  # refuses to overwrite the pipeline
+    return out
+
+
+@pytest.fixture(scope="module")
+def srgb_png(tmp_path_factory):
+    import rawkit.io as rio
+    from rawkit.data import load_photo
+
+    path = tmp_path_factory.mktemp("img") / "coffee.png"
+    rio.write_image(path, load_photo("coffee", max_side=67, even=False), bit_depth=8)
+    return path
+
+
+def test_reconstruct_writes_dng_libraw_opens(unet_pipeline, srgb_png, tmp_path):
+    import rawpy
+
+    out = tmp_path / "out.dng"
+    assert (
+        main(["reconstruct", str(srgb_png), "-o", str(out), "--pipeline", str(unet_pipeline)]) == 0
+    )
+    with rawpy.imread(str(out)) as r:
+        h, w = r.raw_image_visible.shape
+        assert (h, w) == (44, 66)  # odd 67 -> 66; 44 is even already
+        assert r.postprocess(no_auto_bright=True).shape == (44, 66, 3)
+    assert (
+        main(["reconstruct", str(srgb_png), "-o", str(out), "--pipeline", str(unet_pipeline)]) == 2
+    )
+
+
+def test_reconstruct_npy_and_png(unet_pipeline, srgb_png, tmp_path):
+    import rawkit.io as rio
+
+    assert (
+        main(
+            [
+                "reconstruct",
+                str(srgb_png),
+                "-o",
+                str(tmp_path / "r.npy"),
+                "--pipeline",
+                str(unet_pipeline),
+            ]
+        )
+        == 0
+    )
+    arr = np.load(tmp_path / "r.npy")
+    assert arr.shape == (22, 33, 4) and arr.dtype == np.uint16 and arr.max() <= 1024
+    assert (
+        main(
+            [
+                "reconstruct",
+                str(srgb_png),
+                "-o",
+                str(tmp_path / "m.png"),
+                "--pipeline",
+                str(unet_pipeline),
+            ]
+        )
+        == 0
+    )
+    img = rio.read_image(tmp_path / "m.png")
+    assert img.bit_depth == 16 and img.image.shape == (1, 44, 66)
+    assert (
+        main(
+            [
+                "reconstruct",
+                str(srgb_png),
+                "-o",
+                str(tmp_path / "x.tif"),
+                "--pipeline",
+                str(unet_pipeline),
+            ]
+        )
+        == 2
+    )
+
+
+def test_reconstruct_missing_pipeline(srgb_png, tmp_path, capsys):
+    assert (
+        main(
+            [
+                "reconstruct",
+                str(srgb_png),
+                "-o",
+                str(tmp_path / "o.dng"),
+                "--pipeline",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    assert "pipeline" in capsys.readouterr().err
