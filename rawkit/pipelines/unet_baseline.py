@@ -1,0 +1,207 @@
+r"""The AIM 2022 Reversed-ISP baseline (``004_*``): a U-Net from sRGB to packed RAW.
+
+The challenge's starter kit trains a plain U-Net on ``(sRGB .jpg, RAW .npy)`` pairs and
+submits one ``.npy`` per validation image.  Here:
+
+* :func:`train_unet` trains :class:`rawkit.nets.UNet` (``output="packed"``, sigmoid
+  head) on synthetic pairs in memory (random crops), on any map-style dataset of dicts
+  with ``"srgb"`` and ``"packed"`` (e.g. :class:`rawkit.data.AIM22Pairs` with a crop),
+  or directly on an AIM22 track folder (``<root>/train/<id>.jpg`` + ``<id>.npy``); the
+  loss is PriorRAW's Eq. 9 (``alpha L2 + beta (1 - SSIM)``; ``beta=0`` for plain L2),
+  so it is also the sRGB-only row of PriorRAW's Table 1 at equal settings;
+* :func:`predict` reconstructs any image size, tiled with overlap;
+* :func:`write_submission` writes ``<id>.npy`` files in the challenge's format
+  (:func:`rawkit.io.write_aim22_raw`: ``(h, w, 4)`` uint16, white level 1024) for the
+  ``val_rgb/*.jpg`` of a track folder or for given images, which
+  :func:`rawkit.metrics.aim22_score` scores against the true RAW.
+
+Example:
+    >>> import torch
+    >>> from rawkit.nets import UNet
+    >>> net = UNet(width=4, depth=1, seed=0)
+    >>> predict(torch.rand(3, 40, 24), net, tile=16, overlap=4).shape
+    torch.Size([4, 20, 12])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from rawkit._tensor import Array
+from rawkit.data import AIM22Pairs
+from rawkit.io import aim22_val_rgb, read_aim22_rgb, write_aim22_raw
+from rawkit.losses import l2_ssim_loss
+from rawkit.nets import UNet, train
+from rawkit.pipelines._common import RandomCrops, Timer, TrainResult, as_pairs, crops_length
+from rawkit.pipelines.priorraw import reconstruct
+
+__all__ = ["predict", "train_unet", "write_submission"]
+
+
+def _training_set(data: Any, *, crop: int, length: int, seed: int) -> Dataset:
+    """Random crops of in-memory pairs, an AIM22 folder, or a user's dataset as is."""
+    if isinstance(data, (str, os.PathLike)):
+        return AIM22Pairs(data, crop=crop, seed=seed)
+    if isinstance(data, Dataset) and not isinstance(data, RandomCrops):
+        first = data[0]
+        if isinstance(first, Mapping) and "srgb" in first and "packed" in first:
+            shapes = {tuple(data[i]["srgb"].shape) for i in range(min(len(data), 4))}  # type: ignore[arg-type]
+            if len(shapes) == 1:
+                return data  # equal-sized items (a cropped dataset): batch them as they are
+        # items of different sizes: load them and crop at random
+    return RandomCrops(as_pairs(data), crop=crop, length=length, seed=seed)
+
+
+def train_unet(
+    data: Any,
+    *,
+    model: UNet | None = None,
+    width: int = 16,
+    depth: int = 4,
+    steps: int = 500,
+    batch_size: int = 8,
+    crop: int = 96,
+    lr: float = 1e-3,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train the sRGB-only U-Net (the AIM22 baseline) with the loss of PriorRAW's Eq. 9.
+
+    Args:
+        data: a sequence of pairs (anything :func:`rawkit.pipelines.as_pairs` takes;
+            random ``crop x crop`` crops are drawn), a map-style dataset whose items
+            are equal-sized dicts with ``"srgb"`` and ``"packed"`` (used as is), or
+            the path of an AIM22 track folder (read with
+            :class:`rawkit.data.AIM22Pairs` and cropped to ``crop``).
+        model: the network to train (in place); ``None`` builds
+            ``UNet(width=width, depth=depth, seed=seed)`` with packed output.
+        width, depth: of the network built.
+        steps, batch_size, lr, seed, device, checkpoint_dir, progress: as
+            :func:`rawkit.nets.train` (Adam).
+        crop: side of the sRGB crops (even, >= 22 for the SSIM window).
+        alpha, beta: ``alpha * MSE + beta * (1 - SSIM)`` (:func:`rawkit.losses.l2_ssim_loss`).
+
+    Returns:
+        :class:`~rawkit.pipelines.TrainResult` with the trained :class:`rawkit.nets.UNet`.
+
+    Raises:
+        TypeError, ValueError: bad data or settings.
+        FileNotFoundError: an AIM22 folder without ``train/``.
+    """
+    if model is None:
+        model = UNet(width=width, depth=depth, seed=seed)
+    if not isinstance(model, UNet) or model.output != "packed":
+        raise TypeError(f"model: expected a rawkit.nets.UNet with packed output, got {model!r}")
+    ds = _training_set(data, crop=crop, length=crops_length(steps, batch_size), seed=seed)
+
+    def step(net: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+        pred = net(batch["srgb"])
+        return l2_ssim_loss(pred, batch["packed"], data_range=1.0, alpha=alpha, beta=beta)  # type: ignore[return-value]
+
+    with Timer() as t:
+        hist = train(
+            model, step, ds, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device=device,
+            checkpoint_dir=checkpoint_dir, progress=progress, desc="U-Net (sRGB only)",
+            collate_fn=_collate,
+        )  # fmt: skip
+    model.eval()
+    return TrainResult(model, hist, t.seconds)
+
+
+def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack the image tensors; keep other entries as lists (patterns, ids)."""
+    out: dict[str, Any] = {}
+    for k in items[0]:
+        vals = [it[k] for it in items]
+        out[k] = torch.stack(vals) if isinstance(vals[0], torch.Tensor) else vals
+    return out
+
+
+def predict(
+    srgb: Array,
+    model: UNet,
+    *,
+    tile: int = 512,
+    overlap: int = 32,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+) -> Array:
+    """Packed RAW ``(*, 4, H/2, W/2)`` from sRGB ``(*, 3, H, W)`` with a U-Net, tiled.
+
+    :func:`rawkit.pipelines.priorraw.reconstruct` for a model without prior: tiles of
+    ``tile`` pixels overlapping by ``overlap``, blended.  NumPy in -> NumPy out.
+    """
+    if not isinstance(model, UNet):
+        raise TypeError(f"model: expected a rawkit.nets.UNet, got {type(model).__name__}")
+    return reconstruct(
+        srgb, model=model, tile=tile, overlap=overlap, device=device, progress=progress
+    )
+
+
+def _inputs(inputs: Any) -> list[tuple[str, Any]]:
+    if isinstance(inputs, (str, os.PathLike)):
+        return [(p.stem, p) for p in aim22_val_rgb(inputs)]
+    if isinstance(inputs, Mapping):
+        return [(str(k), v) for k, v in inputs.items()]
+    if isinstance(inputs, Sequence) and all(
+        isinstance(i, (tuple, list)) and len(i) == 2 for i in inputs
+    ):
+        return [(str(k), v) for k, v in inputs]
+    raise TypeError(
+        "inputs: expected an AIM22 track folder (with val_rgb/), a mapping name -> sRGB, or "
+        f"a sequence of (name, sRGB) pairs, got {type(inputs).__name__}"
+    )
+
+
+def write_submission(
+    folder: str | os.PathLike[str],
+    model: UNet,
+    inputs: Any,
+    *,
+    tile: int = 512,
+    overlap: int = 32,
+    device: torch.device | str | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> list[Path]:
+    """Write an AIM22 submission: one ``<name>.npy`` RAW per input image.
+
+    Args:
+        folder: the submission folder (created if missing).
+        model: the trained U-Net.
+        inputs: an AIM22 track folder (its ``val_rgb/<id>.jpg`` are read), a mapping
+            ``name -> sRGB`` or a sequence of ``(name, sRGB)``; an sRGB is a ``(3, H,
+            W)`` array/tensor in ``[0, 1]`` or the path of a ``.jpg``.
+        tile, overlap, device, progress: as :func:`predict`.
+        overwrite: replace existing ``.npy`` files.
+
+    Returns:
+        The paths written, in input order.  :func:`rawkit.metrics.aim22_score` scores
+        the folder against a folder (or arrays) of true RAW ``.npy`` of the same names.
+
+    Raises:
+        FileExistsError: a file exists and ``overwrite`` is false (nothing is written
+            after the first clash).
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, src in _inputs(inputs):
+        if isinstance(src, (str, os.PathLike)):
+            src = read_aim22_rgb(src)
+        raw = predict(src, model, tile=tile, overlap=overlap, device=device, progress=progress)
+        arr = raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else np.asarray(raw)
+        written.append(write_aim22_raw(out / f"{name}.npy", arr, overwrite=overwrite))
+    return written

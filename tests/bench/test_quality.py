@@ -1,0 +1,65 @@
+"""Tests for rawkit.bench.quality: the quick preset end to end, the table, the JSON, the goals."""
+
+import json
+import math
+
+import pytest
+
+from rawkit.bench.quality import (
+    METHODS,
+    PRESETS,
+    QualityRecord,
+    format_quality_table,
+    quality_goals,
+    run_quality,
+    write_quality_json,
+)
+
+
+def test_quick_preset_runs_every_method(tmp_path):
+    path = tmp_path / "q.json"
+    records = run_quality("quick", seed=0, progress=False, json_path=path)
+    assert [r.method for r in records] == list(METHODS)
+    for r in records:
+        assert r.render == "rawkit" and r.n_images == 3
+        assert math.isfinite(r.psnr) and 0 < r.ssim <= 1 and len(r.per_image) == 3
+    by = {r.method: r for r in records}
+    assert by["rbf"].metadata_bytes > 0 and by["non_local"].metadata_bytes == 0
+    assert by["srgb_unet"].train_steps == by["non_local"].train_steps == PRESETS["quick"].steps
+    doc = json.loads(path.read_text())
+    assert doc["config"]["name"] == "quick" and len(doc["records"]) == len(records)
+    assert {g["goal"] for g in doc["goals"]} == {g["goal"] for g in quality_goals(records)}
+    table = format_quality_table(records)
+    for label in METHODS.values():
+        assert label in table
+    with pytest.raises(FileExistsError):
+        run_quality("quick", json_path=path)
+
+
+def _rec(method, value):
+    return QualityRecord(method, METHODS[method], "rawkit", value, 0.9, 1, 0.0, 0.0, 0, 0.0, 0.0, [])
+
+
+def test_goals_are_margins_against_their_targets():
+    recs = [_rec("srgb_unet", 30.0), _rec("rbf", 34.0), _rec("non_local", 33.5),
+            _rec("non_local_full", 33.8)]  # fmt: skip
+    goals = {g["goal"]: g for g in quality_goals(recs)}
+    assert len(goals) == 3
+    unet = goals["PriorRAW - sRGB-only U-Net >= 3 dB"]
+    assert unet["value"] == pytest.approx(3.5) and unet["met"]
+    assert not goals["PriorRAW (no metadata) - RBF metadata 1/256 >= 0 dB"]["met"]
+    assert goals["PriorRAW bank - full reference set >= -0.5 dB"]["met"]
+    assert "MISSED" in format_quality_table(recs)
+
+
+def test_json_refuses_to_overwrite(tmp_path):
+    p = write_quality_json([_rec("rbf", 30.0)], tmp_path / "a.json")
+    with pytest.raises(FileExistsError):
+        write_quality_json([], p)
+    write_quality_json([], p, overwrite=True)
+    assert json.loads(p.read_text())["records"] == []
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="preset"):
+        run_quality("huge")

@@ -1,0 +1,194 @@
+"""Tests for rawkit.pipelines.priorraw: Alg. 1-3, tiled reconstruction, save/load."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rawkit.nets import BankTensors, PixelSearchEncoder, PriorRAWNet, UNet, assemble_prior
+from rawkit.pipelines import Pair, PriorRAWPipeline, as_pairs, module_id, priorraw
+from rawkit.prior import PriorBank
+
+DIM = 8
+
+
+def _encoder(seed=0):
+    return PixelSearchEncoder(dim=DIM, width=8, blocks=1, seed=seed)
+
+
+def _pairs(n=4, h=32, w=40, seed=0):
+    """Piecewise-constant colour images whose RAW is a fixed function of the colour."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n):
+        cells = torch.rand(3, h // 8, w // 8, generator=g)
+        srgb = F.interpolate(cells[None], size=(h, w), mode="nearest")[0]
+        site = F.avg_pool2d(srgb[None], 2)[0]
+        packed = torch.stack([site[0] ** 2, site[1], site[1] * 0.9, site[2] ** 0.5]) * 0.8
+        out.append(Pair(srgb, packed, f"scene{i % 3}"))
+    return out
+
+
+def _bank(k=24, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return PriorBank(
+        F.normalize(torch.randn(k, DIM, generator=g), dim=1).numpy(),
+        torch.rand(k, 3, generator=g).numpy(),
+        torch.rand(k, 4, generator=g).numpy(),
+    )
+
+
+def test_alg1_loss_equals_the_dense_softmax_assembly():
+    g = torch.Generator().manual_seed(0)
+    f = F.normalize(torch.randn(3, DIM, 4, 5, generator=g), dim=1)
+    raw = torch.rand(3, 4, 4, 5, generator=g)
+    groups = torch.tensor([0, 1, 1])
+    tau = 0.2
+    loss = priorraw.alg1_loss(f, raw, groups, tau)
+    want = []
+    for i, refs in enumerate([[1, 2], [0], [0]]):
+        ft = f[i].flatten(1).T  # (M, C)
+        fr = torch.cat([f[j].flatten(1).T for j in refs])
+        vr = torch.cat([raw[j].flatten(1).T for j in refs])
+        out = torch.softmax(ft @ fr.T / tau, dim=1) @ vr  # Eq. 2-3
+        want.append(((out.T.reshape(4, 4, 5) - raw[i]) ** 2).mean())
+    torch.testing.assert_close(loss, torch.stack(want).mean())
+    # one group only: every other crop is a reference
+    same = priorraw.alg1_loss(f, raw, torch.zeros(3, dtype=torch.long), tau)
+    assert torch.isfinite(same)
+    with pytest.raises(ValueError, match="at least 2"):
+        priorraw.alg1_loss(f[:1], raw[:1], groups[:1], tau)
+
+
+def test_alg1_trains_the_encoder_and_its_temperature():
+    enc = _encoder()
+    tau0 = float(enc.temperature.detach())
+    res = priorraw.train_encoder(
+        _pairs(), encoder=enc, steps=40, batch_size=4, crop=16, lr=3e-3, seed=0, progress=False
+    )
+    loss = res.history.train_loss
+    assert res.model is enc and len(loss) == 40
+    assert np.mean(loss[-8:]) < 0.7 * np.mean(loss[:8])
+    assert float(enc.temperature.detach()) != tau0
+
+
+def test_build_bank_and_reference_set():
+    enc = _encoder().requires_grad_(False)
+    pairs = _pairs(n=3)
+    bank = priorraw.build_bank(enc, pairs, n_clusters=10, group_size=5, niter=3, progress=False)
+    assert len(bank) == 10 and bank.dim == DIM and bank.encoder_id == module_id(enc)
+    full = priorraw.reference_set(enc, pairs)
+    assert len(full) == 3 * 16 * 20 == full.n_reference
+    with torch.no_grad():
+        f0 = enc(pairs[0].srgb[None])[0]
+    np.testing.assert_allclose(full.features[:320], f0.flatten(1).T.numpy(), atol=1e-6)
+    np.testing.assert_allclose(full.raw[:320], pairs[0].packed.flatten(1).T.numpy())
+    s0 = F.avg_pool2d(pairs[0].srgb[None], 2)[0]
+    np.testing.assert_allclose(full.srgb[:320], s0.flatten(1).T.numpy(), atol=1e-6)
+    # every bank entry is the mean of reference pixels: inside their range
+    assert full.raw.min() - 1e-6 <= bank.raw.min() and bank.raw.max() <= full.raw.max() + 1e-6
+
+
+def test_assemble_raw_and_reconstruct_untiled_equal_the_network():
+    enc, bank = _encoder().eval(), _bank()
+    net = PriorRAWNet(feature_dim=DIM, width=8, depth=2, temperature=0.3, seed=0).eval()
+    x = torch.rand(2, 3, 24, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        f = enc(x)
+        want = net(x, f, BankTensors.from_bank(bank))
+        fs, fr = assemble_prior(f, bank, temperature=float(enc.temperature.detach()))
+    got = priorraw.reconstruct(x, model=net, encoder=enc, bank=bank, tile=64, overlap=8)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    both = priorraw.assemble_raw(x, encoder=enc, bank=bank, tile=64, which="both")
+    torch.testing.assert_close(both, torch.cat([fs, fr], dim=1), rtol=1e-5, atol=1e-6)
+    out = priorraw.reconstruct(x[0].numpy(), model=net, encoder=enc, bank=bank, tile=16, overlap=4)
+    assert isinstance(out, np.ndarray) and out.shape == (4, 12, 16)
+    assert float(np.abs(out - want[0].numpy()).mean()) < 0.05
+
+
+def test_reconstruct_errors():
+    net = PriorRAWNet(feature_dim=DIM, width=8, depth=1, seed=0)
+    x = torch.rand(3, 16, 16)
+    with pytest.raises(ValueError, match="encoder, bank"):
+        priorraw.reconstruct(x, model=net)
+    with pytest.raises(TypeError, match="model"):
+        priorraw.reconstruct(x, model=torch.nn.Identity())
+    with pytest.raises(ValueError, match="even"):
+        priorraw.reconstruct(torch.rand(3, 15, 16), model=UNet(width=4, depth=1))
+    with pytest.raises(TypeError, match="floating"):
+        priorraw.reconstruct(torch.zeros(3, 16, 16, dtype=torch.uint8), model=UNet(width=4, depth=1))
+    assert priorraw.reconstruct(x, model=UNet(width=4, depth=1)).shape == (4, 8, 8)
+
+
+def test_train_reconstructor_rows_and_checks():
+    pairs, enc, bank = _pairs(n=3), _encoder().requires_grad_(False), _bank()
+    kw = dict(width=8, depth=1, steps=3, batch_size=2, crop=24, seed=0, progress=False)
+    a = priorraw.train_reconstructor(pairs, encoder=enc, bank=bank, ablation="non_local", **kw)
+    b = priorraw.train_reconstructor(pairs, encoder=enc, bank=bank, ablation="non_local", **kw)
+    assert a.model.ablation == "non_local" and len(a.history.train_loss) == 3
+    assert a.model.temperature == pytest.approx(float(enc.temperature.detach()))
+    for (n, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.equal(p, q), n  # seeded: the same weights
+    assert not any(p.requires_grad for p in enc.parameters())
+    srgb_row = priorraw.train_reconstructor(pairs, ablation="srgb", **kw)
+    assert not srgb_row.model.use_prior
+    with pytest.raises(ValueError, match="encoder, bank"):
+        priorraw.train_reconstructor(pairs, ablation="prior_raw", **kw)
+    with pytest.raises(ValueError, match="ablation"):
+        priorraw.train_reconstructor(pairs, ablation="everything", **kw)
+    wrong = PriorRAWNet(feature_dim=DIM, width=8, depth=1, temperature=0.5)
+    with pytest.raises(ValueError, match="temperature"):
+        priorraw.train_reconstructor(pairs, encoder=enc, bank=bank, model=wrong, **kw)
+
+
+def test_pipeline_save_load_round_trip(tmp_path):
+    enc = _encoder().requires_grad_(False)
+    pairs = _pairs(n=3)
+    bank = priorraw.build_bank(enc, pairs, n_clusters=8, group_size=4, niter=2, progress=False)
+    net = PriorRAWNet(feature_dim=DIM, width=8, depth=1, temperature=float(enc.temperature.detach()), seed=1)
+    pipe = PriorRAWPipeline(net, enc, bank, info={"camera": "nikon_d5100"})
+    pipe.save(tmp_path / "p")
+    again = PriorRAWPipeline.load(tmp_path / "p")
+    x = torch.rand(3, 20, 28)
+    torch.testing.assert_close(again.reconstruct(x), pipe.reconstruct(x))
+    assert again.info == {"camera": "nikon_d5100"} and again.name == "non_local"
+    out = again.intermediates(x)
+    assert out.confidence.shape == (1, 10, 14) and out.raw.shape == (4, 10, 14)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        pipe.save(tmp_path / "p")
+    pipe.save(tmp_path / "p", overwrite=True)
+    # a bank built with another encoder is refused on load
+    other = PriorBank(bank.features, bank.srgb, bank.raw, encoder_id="someone-else")
+    other.save(tmp_path / "p" / "bank.npz", overwrite=True)
+    with pytest.raises(ValueError, match="encoder_id"):
+        PriorRAWPipeline.load(tmp_path / "p")
+    with pytest.raises(FileNotFoundError):
+        PriorRAWPipeline.load(tmp_path / "nothing")
+    with pytest.raises(TypeError, match="bank"):
+        PriorRAWPipeline(net, enc, None)
+
+
+def test_train_pipeline_end_to_end():
+    pipe = priorraw.train_pipeline(
+        _pairs(n=4), encoder_steps=3, encoder_batch_size=3, encoder_crop=16, n_clusters=12,
+        group_size=4, niter=2, steps=3, batch_size=2, crop=24, width=8, depth=1, progress=False,
+    )  # fmt: skip
+    assert pipe.name == "non_local" and len(pipe.bank) == 12
+    assert pipe.bank.encoder_id == module_id(pipe.encoder)
+    assert pipe.reconstruct(np.random.default_rng(0).random((3, 24, 24))).shape == (4, 12, 12)
+
+
+def test_as_pairs_accepts_the_usual_containers():
+    from rawkit.data import SyntheticPairs
+
+    ds = SyntheticPairs(["chelsea"], camera="nikon_d5100", seed=0, max_side=32)
+    (p,) = as_pairs(ds)
+    assert p.group == "chelsea" and p.packed.shape == (4, p.srgb.shape[1] // 2, p.srgb.shape[2] // 2)
+    (q,) = as_pairs([ds.pair(0)])
+    assert torch.equal(q.srgb, p.srgb)
+    with pytest.raises(ValueError, match="packed"):
+        as_pairs([(torch.rand(3, 8, 8), torch.rand(4, 8, 8))])
+    with pytest.raises(TypeError, match="data"):
+        as_pairs("folder")
+    with pytest.raises(ValueError, match="at least one"):
+        as_pairs([])
