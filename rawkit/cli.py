@@ -353,7 +353,24 @@ def _reconstruct(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_quality(args: argparse.Namespace) -> int:
+    from rawkit.bench.quality import format_quality_table, run_quality
+
+    if args.json and Path(args.json).exists() and not args.overwrite:
+        print(f"--json: {args.json} exists; pass --overwrite to replace it", file=sys.stderr)
+        return 2
+    records = run_quality(
+        args.preset, seed=args.seed, json_path=args.json, overwrite=args.overwrite
+    )
+    print(format_quality_table(records))
+    if args.json:
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
+    if args.kind == "quality":
+        return _bench_quality(args)
     from rawkit.bench.harness import format_table, speed_suites, write_json
 
     suites = speed_suites()
@@ -489,6 +506,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p_speed.add_argument("--json", help="also write the records to this JSON file")
     p_speed.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+
+    p_qual = bsub.add_parser(
+        "quality", help="reconstruction quality of every method (PSNR/SSIM table)"
+    )
+    p_qual.add_argument(
+        "--preset",
+        default="default",
+        choices=["quick", "demo", "default"],
+        help="quick: seconds; demo: ~5 min; default: ~10-20 min on 2 cores",
+    )
+    p_qual.add_argument("--seed", type=int, default=0)
+    p_qual.add_argument("--json", help="also write the records to this JSON file")
+    p_qual.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
 
     args = parser.parse_args(argv)
     if args.command == "demo":

@@ -162,3 +162,24 @@ def test_reconstruct_missing_pipeline(srgb_png, tmp_path, capsys):
         == 2
     )
     assert "pipeline" in capsys.readouterr().err
+
+
+def test_bench_quality_quick_writes_json(tmp_path, capsys):
+    path = tmp_path / "q.json"
+    assert main(["bench", "quality", "--preset", "quick", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "PriorRAW" in out and "goals" in out
+    assert path.stat().st_size > 100
+    assert main(["bench", "quality", "--preset", "quick", "--json", str(path)]) == 2
+
+
+def test_demo_quick_writes_figure_dng_json(tmp_path, capsys):
+    import rawpy
+
+    assert main(["demo", "--preset", "quick", "-o", str(tmp_path)]) == 0
+    assert "PSNR" in capsys.readouterr().out
+    assert (tmp_path / "demo.png").stat().st_size > 10_000
+    with rawpy.imread(str(tmp_path / "priorraw.dng")) as r:
+        assert r.raw_image_visible.size > 0
+    assert (tmp_path / "quality.json").exists()
+    assert main(["demo", "--preset", "quick", "-o", str(tmp_path)]) == 2
