@@ -32,3 +32,8 @@ import colour_demosaicing  # noqa: E402,F401  (it sets the legacy style too)
 import numpy as np  # noqa: E402
 
 np.set_printoptions(legacy=False)
+
+# ``--doctest-modules`` would collect every .py under tests/ as a module, and the
+# conftest.py files of different folders share one module name: skip them (pytest still
+# loads them as conftests) and the private helper modules.
+collect_ignore_glob = ["conftest.py", "*/conftest.py", "*/_*.py"]
