@@ -504,6 +504,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_speed.add_argument(
         "--repeats", type=int, default=5, help="timed repeats per entry (default 5)"
     )
+    p_speed.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads for rawkit (default 1, like the peers)",
+    )
     p_speed.add_argument("--json", help="also write the records to this JSON file")
     p_speed.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
 
