@@ -26,21 +26,25 @@ the row-major order of ``(*, H', W')``.  Values are laid out like the reference:
 **Memory.**  The full affinity matrix has ``M x N`` entries (``M`` target and ``N``
 reference pixels): 60 GB for a 3-megapixel feature map against 5,000 prior entries.
 :func:`assemble` and :func:`max_affinity` therefore work through the targets in chunks
-of ``chunk_size`` pixels, so that their peak memory is ``O(chunk_size x N)``, and with
-autograd they recompute each chunk in the backward pass
-(:func:`torch.utils.checkpoint.checkpoint`) so that training memory stays bounded too.
-:func:`affinity` returns the whole matrix and is meant for small inputs.
+of ``chunk_size`` pixels, reusing one ``chunk_size x N`` buffer, so that their peak
+memory is ``O(chunk_size x N)``.  Training memory stays bounded too: :func:`assemble`
+has its own chunked backward pass that recomputes each chunk's softmax (as
+flash-attention does; first-order gradients only), and :func:`max_affinity` and
+:func:`~rawkit.search.topk_assemble` recompute each chunk with
+:func:`torch.utils.checkpoint.checkpoint`.  :func:`affinity` returns the whole matrix
+and is meant for small inputs.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 import torch.utils.checkpoint
+from torch.autograd.function import once_differentiable
 
 from rawkit._checks import check_choice, check_dtype, check_finite, check_tensor_like
 from rawkit._tensor import Array, numpy_compat
@@ -222,6 +226,18 @@ def _needs_grad(*xs: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and any(x.requires_grad for x in xs)
 
 
+def _chunks(b: int, m: int, chunk_size: int) -> Iterator[tuple[int, int, int]]:
+    """``(batch index, first pixel, pixels)`` of every chunk."""
+    for i in range(b):
+        for j in range(0, m, chunk_size):
+            yield i, j, min(chunk_size, m - j)
+
+
+def _rows(x: torch.Tensor, i: int, j: int, c: int, layout: str) -> torch.Tensor:
+    """Chunk ``(c, V)`` of an output laid out ``(B, V, M)`` (image) or ``(B, M, V)`` (points)."""
+    return x[i, :, j : j + c].T if layout == "image" else x[i, j : j + c]
+
+
 def _map_chunks(
     fn: Callable[..., torch.Tensor],
     t: torch.Tensor,
@@ -230,14 +246,18 @@ def _map_chunks(
     out_channels: int,
     layout: str,
     aligned: tuple[torch.Tensor, ...] = (),
+    work_columns: int = 0,
 ) -> torch.Tensor:
-    """Apply ``fn(t_chunk (c, C), *aligned_chunks, *extra) -> (c, V)`` over target chunks.
+    """Apply ``fn(t_chunk (c, C), *aligned_chunks, *extra, work=...) -> (c, V)`` chunk-wise.
 
     ``t`` is ``(B, M, C)``; each tensor in ``aligned`` is ``(B, M, ...)`` and is sliced
-    along with it.  Returns ``(B, V, M)`` for images or ``(B, M, V)`` for points.  Without
-    autograd the chunks are written into one preallocated output; with autograd every
-    chunk is a checkpoint (recomputed in the backward pass) and the chunks are
-    concatenated, so that no chunk's intermediates outlive it.
+    along with it.  Returns ``(B, V, M)`` for images or ``(B, M, V)`` for points.
+
+    Without autograd the chunks are written into one preallocated output, and ``fn`` gets
+    ``work``, one ``(chunk_size, work_columns)`` buffer reused by every chunk (a fresh
+    buffer per chunk would leave the C allocator with a fragmented heap whose resident
+    size grows with the number of chunks).  With autograd every chunk is a checkpoint
+    (recomputed in the backward pass, ``work=None``) and the chunks are concatenated.
     """
     b, m, _ = t.shape
     if b and m and _needs_grad(t, *extra):
@@ -258,42 +278,119 @@ def _map_chunks(
         return out.transpose(1, 2) if layout == "image" else out
     shape = (b, out_channels, m) if layout == "image" else (b, m, out_channels)
     out = torch.empty(shape, dtype=t.dtype, device=t.device)
-    for i in range(b):
-        for j in range(0, m, chunk_size):
-            res = fn(t[i, j : j + chunk_size], *(a[i, j : j + chunk_size] for a in aligned), *extra)
-            dst = (
-                out[i, :, j : j + chunk_size].T if layout == "image" else out[i, j : j + chunk_size]
-            )
-            dst.copy_(res)
+    work = None
+    if work_columns and b and m:
+        work = torch.empty((min(chunk_size, m), work_columns), dtype=t.dtype, device=t.device)
+    for i, j, c in _chunks(b, m, chunk_size):
+        args = (t[i, j : j + c], *(a[i, j : j + c] for a in aligned), *extra)
+        res = fn(*args) if work is None else fn(*args, work=work[:c])
+        _rows(out, i, j, c, layout).copy_(res)
     return out
 
 
-# --------------------------------------------------------------------------- chunk kernels
+# --------------------------------------------------------------------------- softmax assembly
 
 
-def _softmax_assemble_chunk(
-    t: torch.Tensor, r_scaled: torch.Tensor, values: torch.Tensor
-) -> torch.Tensor:
-    """Eq. 3 for one chunk: ``softmax(t @ r_scaled.T, dim=1) @ values``, shape ``(c, V)``."""
-    a = torch.mm(t, r_scaled.T)  # (c, N): Eq. 2 divided by the temperature
-    if torch.is_grad_enabled() and (
-        t.requires_grad or r_scaled.requires_grad or values.requires_grad
-    ):
-        return torch.mm(torch.softmax(a, dim=1), values)
-    # In place, and normalised after the product: one (c, N) buffer, V divisions a row.
+def _softmax_(a: torch.Tensor) -> torch.Tensor:
+    """Turn affinities ``(c, N)`` into unnormalised softmax weights in place; row sums."""
     a.sub_(a.amax(dim=1, keepdim=True)).exp_()
-    s = a.sum(dim=1, keepdim=True)
-    return torch.mm(a, values).div_(s)
+    return a.sum(dim=1, keepdim=True)
 
 
-def _max_inner_chunk(t: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    return torch.mm(t, r.T).amax(dim=1, keepdim=True)
+def _assemble_forward(
+    t: torch.Tensor, r_scaled: torch.Tensor, values: torch.Tensor, chunk_size: int, layout: str
+) -> torch.Tensor:
+    """Eq. 3 chunk by chunk with one reused ``(chunk, N)`` buffer; no autograd."""
+    b, m, _ = t.shape
+    n, v = values.shape
+    shape = (b, v, m) if layout == "image" else (b, m, v)
+    out = torch.empty(shape, dtype=t.dtype, device=t.device)
+    if b == 0 or m == 0:
+        return out
+    rows = min(chunk_size, m)
+    work = torch.empty((rows, n), dtype=t.dtype, device=t.device)
+    tmp = torch.empty((rows, v), dtype=t.dtype, device=t.device)
+    for i, j, c in _chunks(b, m, chunk_size):
+        a = torch.mm(t[i, j : j + c], r_scaled.T, out=work[:c])  # Eq. 2 / temperature
+        s = _softmax_(a)
+        o = torch.mm(a, values, out=tmp[:c]).div_(s)  # normalise after the product
+        _rows(out, i, j, c, layout).copy_(o)
+    return out
 
 
-def _max_softmax_chunk(t: torch.Tensor, r_scaled: torch.Tensor) -> torch.Tensor:
-    a = torch.mm(t, r_scaled.T)
-    # max_j softmax(a)_j = exp(max_j a_j - logsumexp(a))
-    return torch.exp(a.amax(dim=1, keepdim=True) - torch.logsumexp(a, dim=1, keepdim=True))
+class _SoftmaxAssemble(torch.autograd.Function):
+    """Chunked Eq. 3 with a chunked backward pass that recomputes the softmax.
+
+    With ``a = t r^T`` (``r`` already divided by the temperature), ``P = softmax(a)``
+    and ``o = P v``, the gradients for an output gradient ``g`` are, chunk by chunk,
+    ``dv += P^T g``, ``da = P * (g v^T - rowsum(g * o))``, ``dt = da r`` and
+    ``dr += da^T t``; two ``(chunk, N)`` buffers, whatever ``M``.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        t: torch.Tensor,
+        r_scaled: torch.Tensor,
+        values: torch.Tensor,
+        chunk_size: int,
+        layout: str,
+    ) -> torch.Tensor:
+        out = _assemble_forward(t, r_scaled, values, chunk_size, layout)
+        ctx.save_for_backward(t, r_scaled, values, out)
+        ctx.chunk_size, ctx.layout = chunk_size, layout
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        t, r, v, out = ctx.saved_tensors
+        need_t, need_r, need_v = ctx.needs_input_grad[:3]
+        b, m, c_feat = t.shape
+        n = r.shape[0]
+        layout, cs = ctx.layout, ctx.chunk_size
+        grad = grad.contiguous()
+        dt = torch.empty((b, m, c_feat), dtype=t.dtype, device=t.device) if need_t else None
+        dr = torch.zeros_like(r) if need_r else None
+        dv = torch.zeros_like(v) if need_v else None
+        rows = min(cs, m)
+        p_buf = torch.empty((rows, n), dtype=t.dtype, device=t.device)
+        q_buf = torch.empty((rows, n), dtype=t.dtype, device=t.device) if need_t or need_r else None
+        for i, j, c in _chunks(b, m, cs):
+            tc = t[i, j : j + c]
+            gc = _rows(grad, i, j, c, layout)
+            p = torch.mm(tc, r.T, out=p_buf[:c])
+            p.div_(_softmax_(p))  # P, exactly as in the forward pass
+            if dv is not None:
+                dv.addmm_(p.T, gc)
+            if q_buf is not None:
+                delta = (gc * _rows(out, i, j, c, layout)).sum(dim=1, keepdim=True)
+                da = torch.mm(gc, v.T, out=q_buf[:c]).sub_(delta).mul_(p)
+                if dt is not None:
+                    torch.mm(da, r, out=dt[i, j : j + c])
+                if dr is not None:
+                    dr.addmm_(da.T, tc)
+        return dt, dr, dv, None, None
+
+
+# --------------------------------------------------------------------------- max affinity
+
+
+def _max_inner_chunk(
+    t: torch.Tensor, r: torch.Tensor, work: torch.Tensor | None = None
+) -> torch.Tensor:
+    a = torch.mm(t, r.T) if work is None else torch.mm(t, r.T, out=work)
+    return a.amax(dim=1, keepdim=True)
+
+
+def _max_softmax_chunk(
+    t: torch.Tensor, r_scaled: torch.Tensor, work: torch.Tensor | None = None
+) -> torch.Tensor:
+    if work is None:  # differentiable: max_j softmax(a)_j = exp(max_j a_j - logsumexp(a))
+        a = torch.mm(t, r_scaled.T)
+        return torch.exp(a.amax(dim=1, keepdim=True) - torch.logsumexp(a, dim=1, keepdim=True))
+    # In place: after subtracting the row maximum the largest weight is exp(0) = 1.
+    return _softmax_(torch.mm(t, r_scaled.T, out=work)).reciprocal_()
 
 
 # --------------------------------------------------------------------------- public
@@ -357,9 +454,10 @@ def assemble(
     ``chunk_size x N`` buffer) and never ``O(M x N)``; the result equals the unchunked
     formula up to floating-point rounding.
 
-    Differentiable with respect to ``f_t``, ``f_r`` and ``values``.  With autograd each
-    chunk is a :func:`torch.utils.checkpoint.checkpoint`, recomputed during the backward
-    pass, so training memory is bounded by the chunk size as well.
+    Differentiable with respect to ``f_t``, ``f_r`` and ``values`` (first-order: the
+    backward pass is itself chunked and recomputes each chunk's softmax instead of
+    storing it, so training memory is ``O(chunk_size x N)`` as well; it is not
+    differentiable twice).
 
     Args:
         f_t: target features ``(*, C, H, W)`` or ``(*, M, C)`` (see ``layout``),
@@ -399,7 +497,10 @@ def assemble(
     v = _reference_values(values, _check_features(f_r, "f_r"))
     cs = _check_chunk_size(chunk_size, r.shape[0])
     r_scaled = r if tau == 1.0 else r / tau
-    out = _map_chunks(_softmax_assemble_chunk, t, (r_scaled, v), cs, v.shape[1], layout)
+    if _needs_grad(t, r_scaled, v):
+        out = _SoftmaxAssemble.apply(t, r_scaled, v, cs, layout)
+    else:
+        out = _assemble_forward(t, r_scaled, v, cs, layout)
     return out.reshape(_output_shape(lead, pix, v.shape[1], layout))
 
 
@@ -462,5 +563,5 @@ def max_affinity(
     else:
         r = r if tau == 1.0 else r / tau
         fn = _max_softmax_chunk
-    out = _map_chunks(fn, t, (r,), cs, 1, layout)
+    out = _map_chunks(fn, t, (r,), cs, 1, layout, work_columns=r.shape[0])
     return out.reshape(*lead, *pix)

@@ -24,10 +24,10 @@ for approximate indices.
 so the softmax weights, and hence the output, are differentiable with respect to
 both feature sets and the values.
 
-**Threads.**  faiss parallelises with OpenMP.  Exact search gives the same result for
-any thread count on one machine; for bit-identical approximate indices pass
-``n_threads`` (it is set with ``faiss.omp_set_num_threads`` for the call and restored
-afterwards).  faiss runs on the CPU (``faiss-cpu``): tensors on other devices are
+**Threads.**  faiss parallelises with OpenMP.  Exact search involves no randomness;
+the IVF index is trained with ``seed``; an HNSW graph built by several threads depends
+on their timing.  For bit-identical indices pass ``n_threads`` to :func:`build_index`
+(it is set with ``faiss.omp_set_num_threads`` for the call and restored afterwards).  faiss runs on the CPU (``faiss-cpu``): tensors on other devices are
 copied to the CPU for the search, and results come back on the input's device.
 """
 

@@ -187,3 +187,35 @@ def test_bad_input(kwargs, exc, match):
 def test_bad_kind():
     with pytest.raises(ValueError, match="kind"):
         max_affinity(torch.randn(1, 3, 2, 2), torch.randn(5, 3), kind="l2")
+
+
+@pytest.mark.parametrize(
+    "which", [(True, False, False), (False, True, False), (False, False, True)]
+)
+@pytest.mark.parametrize("layout", ["image", "points"])
+def test_gradient_of_each_input_alone(which, layout):
+    g = torch.Generator().manual_seed(7)
+    shape = (2, 3, 3, 4) if layout == "image" else (2, 12, 3)
+    f_t = torch.randn(*shape, generator=g, dtype=torch.float64)
+    f_r = torch.randn(2, 3, 2, 3, generator=g, dtype=torch.float64)  # reference images, N=12
+    vals = torch.rand(2, 2, 2, 3, generator=g, dtype=torch.float64)
+    for x, flag in zip((f_t, f_r, vals), which, strict=True):
+        x.requires_grad_(flag)
+    inputs = [x for x in (f_t, f_r, vals) if x.requires_grad]
+
+    def fn(*xs):
+        it = iter(xs)
+        args = [next(it) if x.requires_grad else x for x in (f_t, f_r, vals)]
+        return assemble(*args, temperature=2.0, chunk_size=5, layout=layout)
+
+    assert torch.autograd.gradcheck(fn, inputs)
+
+
+def test_no_double_backward():
+    f_t = torch.randn(1, 2, 2, 2, dtype=torch.float64, requires_grad=True)
+    out = assemble(
+        f_t, torch.randn(4, 2, dtype=torch.float64), torch.rand(4, 1, dtype=torch.float64)
+    )
+    (grad,) = torch.autograd.grad(out.sum(), f_t, create_graph=True)
+    with pytest.raises(RuntimeError):
+        grad.sum().backward()
