@@ -53,7 +53,11 @@ def check_srgb(x: Any, name: str = "srgb") -> None:
     """A floating ``(*, 3, H, W)`` tensor or array with even, non-zero ``H, W``."""
     if not isinstance(x, (torch.Tensor, np.ndarray)):
         raise TypeError(f"{name}: expected a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
-    floating = x.is_floating_point() if isinstance(x, torch.Tensor) else np.issubdtype(x.dtype, np.floating)
+    floating = (
+        x.is_floating_point()
+        if isinstance(x, torch.Tensor)
+        else np.issubdtype(x.dtype, np.floating)
+    )
     if not floating:
         raise TypeError(f"{name}: expected floating sRGB in [0, 1], got dtype {x.dtype}")
     if x.ndim < 3 or x.shape[-3] != 3:
@@ -213,6 +217,20 @@ class RandomCrops(Dataset):
         for name, maps in self.extras.items():
             item[name] = maps[k][:, hy : hy + c, hx : hx + c]
         return item
+
+
+#: Learning-rate schedules of the pipelines' trainers.
+SCHEDULES: tuple[str, ...] = ("cosine", "constant")
+
+
+def lr_scheduler(schedule: str, steps: int) -> Any:
+    """A scheduler factory for :func:`rawkit.nets.train`: cosine decay from ``lr`` to 0
+    over ``steps`` (``"cosine"``), or None (``"constant"``)."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule: expected one of {list(SCHEDULES)}, got {schedule!r}")
+    if schedule == "constant":
+        return None
+    return lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
 
 
 def crops_length(steps: int, batch_size: int) -> int:

@@ -12,10 +12,13 @@ r"""The baselines every quality comparison includes (DESIGN.md, "Pipelines").
   value of one Bayer quad (one packed site, all four channels) per ``spacing x
   spacing`` block of pixels, at its bit depth; the reconstruction fits a radial basis
   function interpolant (:class:`scipy.interpolate.RBFInterpolator`, thin-plate spline
-  with an affine term) from the co-sited sRGB colour and position to those RAW values
-  and evaluates it at every site.  ``spacing=16`` is the default rate: **one sample per
-  256 pixels**.  Its metadata size (:attr:`SampledMetadata.nbytes`) is the samples'
-  bits, ``4 x bit_depth`` per sample, packed (the positions follow from the grid).
+  with an affine term) from each site's colour and position to those RAW values and
+  evaluates it at every site.  The colour is either the linearised sRGB or, given the
+  camera model, the blind inverse ISP's camera RGB (:func:`blind_unprocess`), in which
+  the per-image correction is nearly affine and the fit much better.  ``spacing=16`` is
+  the default rate: **one sample per 256 pixels**.  Its metadata size
+  (:attr:`SampledMetadata.nbytes`) is the samples' bits, ``4 x bit_depth`` per sample,
+  packed (the positions follow from the grid).
 
 Example:
     >>> import numpy as np
@@ -30,11 +33,14 @@ Example:
     (16, 112, 0.00390625)
     >>> rbf_reconstruct(srgb, meta).shape
     (4, 32, 32)
+    >>> rbf_reconstruct(srgb, meta, camera=builtin_camera("nikon_d5100")).shape
+    (4, 32, 32)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, Literal
 
@@ -94,6 +100,13 @@ def typical_params(
         raise ValueError(f"samples: expected an int >= 1, got {samples!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    if not isinstance(camera, CameraModel):
+        raise TypeError(f"camera: expected a rawkit.isp.CameraModel, got {type(camera).__name__}")
+    return _typical(camera, render, samples, seed)
+
+
+@functools.lru_cache(maxsize=32)
+def _typical(camera: CameraModel, render: str, samples: int, seed: int) -> ISPParams:
     gen = torch.Generator().manual_seed(seed)
     draws = [random_params(camera, generator=gen) for _ in range(samples)]
     log_gains = torch.stack([d.wb_gains.log() for d in draws]).mean(0)
@@ -192,7 +205,9 @@ def _check_packed(x: Any, name: str) -> np.ndarray:
     return a
 
 
-def uniform_sampling_metadata(packed: Array, *, spacing: int = 16, bit_depth: int) -> SampledMetadata:
+def uniform_sampling_metadata(
+    packed: Array, *, spacing: int = 16, bit_depth: int
+) -> SampledMetadata:
     """Sample a packed RAW uniformly: one packed site per ``spacing x spacing`` pixels.
 
     The camera-side step of the uniform-sampling metadata method: the site nearest the
@@ -223,9 +238,7 @@ def uniform_sampling_metadata(packed: Array, *, spacing: int = 16, bit_depth: in
     if isinstance(bit_depth, bool) or not isinstance(bit_depth, int) or not 1 <= bit_depth <= 16:
         raise ValueError(f"bit_depth: expected an int in [1, 16], got {bit_depth!r}")
     if a.size and (a.min() < 0 or a.max() > 1):
-        raise ValueError(
-            f"packed: expected values in [0, 1], got [{a.min():.4g}, {a.max():.4g}]"
-        )
+        raise ValueError(f"packed: expected values in [0, 1], got [{a.min():.4g}, {a.max():.4g}]")
     h, w = a.shape[1:]
     step = spacing // 2
     rows = np.arange(step // 2, h, step)
@@ -242,12 +255,27 @@ def uniform_sampling_metadata(packed: Array, *, spacing: int = 16, bit_depth: in
     return SampledMetadata(pos, vals.astype(np.float32), (h, w), spacing, bit_depth)
 
 
-def _site_features(srgb: np.ndarray, spatial_weight: float) -> np.ndarray:
-    """``(h*w, 5)``: linear sRGB averaged over each 2x2 block, and weighted (row, col)
-    (``(h*w, 3)``, colour only, for ``spatial_weight=0``)."""
-    lin = np.asarray(srgb_eotf(np.ascontiguousarray(srgb, dtype=np.float64)))
-    _, hh, ww = lin.shape
-    site = lin.reshape(3, hh // 2, 2, ww // 2, 2).mean(axis=(2, 4))
+def _site_features(
+    srgb: np.ndarray,
+    spatial_weight: float,
+    camera: CameraModel | None,
+    params: ISPParams | None,
+    render: Render,
+) -> np.ndarray:
+    """``(h*w, 5)`` per packed site: a colour (3) and the weighted (row, col) (2; left out
+    for ``spatial_weight=0``).  The colour is the blind inverse ISP's camera RGB ``[R,
+    (Gr + Gb) / 2, B]`` with a camera, else the linear sRGB averaged over the 2x2 block."""
+    if camera is not None:
+        raw = np.asarray(
+            blind_unprocess(
+                np.asarray(srgb, np.float64), camera=camera, params=params, render=render
+            )
+        )
+        site = np.stack([raw[0], (raw[1] + raw[2]) / 2, raw[3]])
+    else:
+        lin = np.asarray(srgb_eotf(np.ascontiguousarray(srgb, dtype=np.float64)))
+        _, hh, ww = lin.shape
+        site = lin.reshape(3, hh // 2, 2, ww // 2, 2).mean(axis=(2, 4))
     h, w = site.shape[1:]
     if spatial_weight == 0:
         return site.reshape(3, -1).T
@@ -275,16 +303,22 @@ def rbf_reconstruct(
     srgb: Array,
     metadata: SampledMetadata,
     *,
+    camera: CameraModel | None = None,
+    params: ISPParams | None = None,
+    render: Render = "rawkit",
     kernel: RBFKernel = "thin_plate_spline",
-    spatial_weight: float = 0.5,
-    smoothing: float = 1e-4,
+    spatial_weight: float = 0.3,
+    smoothing: float = 0.1,
     neighbors: int | None = None,
 ) -> Array:
     r"""Reconstruct packed RAW from sRGB and uniform-sampling metadata by RBF interpolation.
 
-    Each packed site is described by its linear sRGB colour (the 2x2 block's mean
-    through the sRGB EOTF) and its position (``(row, col) / max(h, w) x
-    spatial_weight``); :class:`scipy.interpolate.RBFInterpolator` (``kernel``,
+    Each packed site is described by a colour and its position (``(row, col) / max(h,
+    w) x spatial_weight``).  The colour is the camera RGB ``[R, (Gr + Gb) / 2, B]`` of
+    :func:`blind_unprocess` when ``camera`` is given (the typical render's inverse, so
+    that the RBF only has to learn this image's correction: its white balance,
+    exposure and lens shading), else the linear sRGB (the 2x2 block's mean through the
+    sRGB EOTF).  :class:`scipy.interpolate.RBFInterpolator` (``kernel``,
     ``degree=1``: an affine colour/position term plus the radial part, with
     ``smoothing``) is fitted on the sampled sites and evaluated at all of them.  (If
     the samples are degenerate for an affine term, e.g. a grey image, the fit falls
@@ -294,9 +328,13 @@ def rbf_reconstruct(
     Args:
         srgb: ``(3, 2h, 2w)`` sRGB in ``[0, 1]``.
         metadata: from :func:`uniform_sampling_metadata` for the same image.
+        camera, params, render: the camera model (and the render to invert, default
+            :func:`typical_params` of ``render``) for camera-RGB features; ``None``: sRGB
+            features.
         kernel: one of :data:`RBF_KERNELS`.
         spatial_weight: weight of position against colour (0: colour only).
-        smoothing: RBF smoothing (0 interpolates the samples exactly).
+        smoothing: RBF smoothing (0 interpolates the samples exactly; the defaults
+            were chosen on the validation photos).
         neighbors: nearest samples per evaluation (``None``: all; set it, e.g. 64, for
             large images with many samples).
 
@@ -312,7 +350,11 @@ def rbf_reconstruct(
         raise TypeError(f"metadata: expected a SampledMetadata, got {type(metadata).__name__}")
     check_choice(kernel, RBF_KERNELS, "kernel")
     for name, v in (("spatial_weight", spatial_weight), ("smoothing", smoothing)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not (v >= 0 and math.isfinite(v))
+        ):
             raise ValueError(f"{name}: expected a finite number >= 0, got {v!r}")
     device = srgb.device
     s = to_numpy(srgb)
@@ -323,7 +365,9 @@ def rbf_reconstruct(
         )
     if not np.isfinite(s).all():
         raise ValueError("srgb: expected finite values, got NaN or Inf")
-    feats = _site_features(s, float(spatial_weight))
+    if camera is not None and params is None:
+        params = typical_params(camera, render=render)
+    feats = _site_features(s, float(spatial_weight), camera, params, render)
     idx = metadata.positions[:, 0] * w + metadata.positions[:, 1]
     k = None if neighbors is None else min(int(neighbors), len(metadata))
     rbf = _fit_rbf(

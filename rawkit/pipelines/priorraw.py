@@ -84,6 +84,7 @@ from rawkit.pipelines._common import (
     as_pairs,
     check_srgb,
     crops_length,
+    lr_scheduler,
     module_id,
 )
 from rawkit.pipelines.tiling import tiled_apply
@@ -139,7 +140,9 @@ def _uses_prior(model: nn.Module) -> bool:
 # --------------------------------------------------------------------------- Alg. 1
 
 
-def alg1_loss(features: torch.Tensor, raw: torch.Tensor, groups: torch.Tensor, temperature: Any) -> torch.Tensor:
+def alg1_loss(
+    features: torch.Tensor, raw: torch.Tensor, groups: torch.Tensor, temperature: Any
+) -> torch.Tensor:
     r"""Alg. 1's loss for a batch: every crop assembled from the others' RAW, L2 to its own.
 
     For target ``i``, the references are the pixels of every crop of another group
@@ -201,6 +204,7 @@ def train_encoder(
     batch_size: int = 6,
     crop: int = 64,
     lr: float = 1e-3,
+    schedule: str = "cosine",
     seed: int = 0,
     device: torch.device | str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
@@ -215,6 +219,7 @@ def train_encoder(
             ``PixelSearchEncoder(dim=32, width=32, blocks=2, seed=seed)``.
         steps, batch_size, lr, seed, device, checkpoint_dir, progress: as
             :func:`rawkit.nets.train` (Adam).
+        schedule: ``"cosine"`` (decay to 0 over ``steps``) or ``"constant"``.
         crop: side of the random sRGB crops (even).
 
     Returns:
@@ -236,7 +241,8 @@ def train_encoder(
     with Timer() as t:
         hist = train(
             encoder, _alg1_step, crops, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-            device=device, checkpoint_dir=checkpoint_dir, progress=progress, desc="Alg. 1 encoder",
+            scheduler=lr_scheduler(schedule, steps), device=device,
+            checkpoint_dir=checkpoint_dir, progress=progress, desc="Alg. 1 encoder",
         )  # fmt: skip
     encoder.eval()
     return TrainResult(encoder, hist, t.seconds)
@@ -422,6 +428,7 @@ def train_reconstructor(
     batch_size: int = 8,
     crop: int = 96,
     lr: float = 1e-3,
+    schedule: str = "cosine",
     alpha: float = 1.0,
     beta: float = 1.0,
     seed: int = 0,
@@ -449,6 +456,7 @@ def train_reconstructor(
         width, depth, heads: of the network built (:class:`rawkit.nets.PriorRAWNet`).
         steps, batch_size, lr, seed, device, checkpoint_dir, progress: as
             :func:`rawkit.nets.train` (Adam).
+        schedule: ``"cosine"`` (decay to 0 over ``steps``) or ``"constant"``.
         crop: side of the random sRGB crops (even, >= 22 for the SSIM window).
         alpha, beta: the weights of Eq. 9.
 
@@ -490,7 +498,9 @@ def train_reconstructor(
                 )
             bank_t = BankTensors.from_bank(bank, device=dev)
             both = [
-                torch.as_tensor(assemble_raw(p.srgb, encoder=enc, bank=bank_t, which="both", device=dev))
+                torch.as_tensor(
+                    assemble_raw(p.srgb, encoder=enc, bank=bank_t, which="both", device=dev)
+                )
                 for p in pairs
             ]  # Eq. 4 once per image
             extras = {"fs": [m[:3].cpu() for m in both], "fr": [m[3:].cpu() for m in both]}
@@ -505,7 +515,8 @@ def train_reconstructor(
 
         hist = train(
             model, step, crops, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device=dev,
-            checkpoint_dir=checkpoint_dir, progress=progress, desc=f"Alg. 3 {model.ablation}",
+            scheduler=lr_scheduler(schedule, steps), checkpoint_dir=checkpoint_dir,
+            progress=progress, desc=f"Alg. 3 {model.ablation}",
         )  # fmt: skip
     model.eval()
     return TrainResult(model, hist, t.seconds)
@@ -517,6 +528,8 @@ def reconstruct(
     model: nn.Module,
     encoder: PixelSearchEncoder | None = None,
     bank: Any = None,
+    search: Any = None,
+    assembled: tuple[Array, Array] | None = None,
     tile: int = 512,
     overlap: int = 32,
     device: torch.device | str | None = None,
@@ -539,6 +552,11 @@ def reconstruct(
         model: a trained :class:`rawkit.nets.PriorRAWNet` or :class:`rawkit.nets.UNet`
             (packed output).
         encoder, bank: the encoder and prior bank (for models using the prior).
+        search: what Eq. 4 searches, if not ``bank`` (e.g. the full reference set of
+            :func:`reference_set`, while Eq. 8 attends over the compact bank).
+        assembled: precomputed Eq. 4 maps ``(FsRGB (*, 3, H/2, W/2), FRAW (*, R, H/2,
+            W/2))`` for the whole image (e.g. from :func:`assemble_raw` with
+            ``which="both"``), cropped per tile instead of searching.
         tile: tile side in sRGB pixels (even).
         overlap: overlap between tiles in sRGB pixels (even, < tile).
         device: where to compute (default: the model's device); the output is on
@@ -564,23 +582,51 @@ def reconstruct(
     net = model.to(dev).eval()
     enc: PixelSearchEncoder | None = None
     bank_t: BankTensors | None = None
+    search_t: BankTensors | None = None
+    maps: tuple[torch.Tensor, torch.Tensor] | None = None
     if _uses_prior(net):
-        if encoder is None or bank is None:
+        if (encoder is None and assembled is None) or (bank is None and net.use_nonlocal):
             raise ValueError(
                 "encoder, bank: this reconstructor uses the prior and needs the encoder and "
                 f"the prior bank, got encoder={type(encoder).__name__}, bank={type(bank).__name__}"
             )
-        enc = _frozen(_check_encoder(encoder), dev)
-        bank_t = BankTensors.from_bank(bank, device=dev)
+        if encoder is not None:
+            enc = _frozen(_check_encoder(encoder), dev)
+        if bank is not None:
+            bank_t = BankTensors.from_bank(bank, device=dev)
+        search_t = bank_t if search is None else BankTensors.from_bank(search, device=dev)
+        if search_t is None and assembled is None:
+            raise ValueError("bank, search: expected a bank to search (Eq. 4), got None")
+        if assembled is not None:
+            fs, fr = (torch.as_tensor(a) for a in assembled)
+            half = (*srgb.shape[:-3], srgb.shape[-2] // 2, srgb.shape[-1] // 2)
+            if (
+                fs.shape != (*half[:-2], 3, *half[-2:])
+                or fr.shape[:-3] != half[:-2]
+                or fr.shape[-2:] != half[-2:]
+            ):
+                raise ValueError(
+                    f"assembled: expected maps (*, 3|R, H/2, W/2) for srgb {tuple(srgb.shape)}, "
+                    f"got {tuple(fs.shape)} and {tuple(fr.shape)}"
+                )
+            maps = (fs.reshape(-1, *fs.shape[-3:]), fr.reshape(-1, *fr.shape[-3:]))
 
-    def fn(t: torch.Tensor) -> torch.Tensor:
+    def fn(t: torch.Tensor, at: tuple[int, int]) -> torch.Tensor:
         x = t.to(dev, torch.float32)
-        y = net(x, enc(x), bank_t) if enc is not None else net(x)
-        return y.to(t.device)
+        if not _uses_prior(net):
+            return net(x).to(t.device)
+        if maps is not None:
+            y0, x0 = at[0] // 2, at[1] // 2
+            h, w = x.shape[-2] // 2, x.shape[-1] // 2
+            fs, fr = (m[:, :, y0 : y0 + h, x0 : x0 + w].to(dev, torch.float32) for m in maps)
+        else:
+            fs, fr = assemble_prior(enc(x), search_t, temperature=net.temperature)  # type: ignore[misc]
+        return net(x, None, bank_t, assembled=(fs, fr)).to(t.device)
 
     return tiled_apply(
-        fn, srgb, tile=tile, overlap=overlap, downsample=2, multiple=2, progress=progress
-    )
+        fn, srgb, tile=tile, overlap=overlap, downsample=2, multiple=2, with_offset=True,
+        progress=progress,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- pipeline

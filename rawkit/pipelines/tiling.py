@@ -140,6 +140,7 @@ def tiled_apply(
     downsample: int = 1,
     multiple: int = 2,
     out_dtype: torch.dtype = torch.float32,
+    with_offset: bool = False,
     progress: bool = False,
 ) -> Array:
     """Apply ``fn`` to overlapping tiles of ``x`` and blend the results (module notes).
@@ -161,6 +162,8 @@ def tiled_apply(
             a multiple of ``downsample`` (default 2: tiles start on the image's Bayer
             phase, and with ``downsample=2`` on whole packed sites).
         out_dtype: dtype of the output.
+        with_offset: call ``fn(tile, (top, left))`` with the tile's offset in input
+            pixels (to crop other per-pixel maps alongside), instead of ``fn(tile)``.
         progress: show a tqdm bar over the tiles.
 
     Returns:
@@ -192,8 +195,7 @@ def tiled_apply(
     lead, (c, h, w) = tuple(t.shape[:-3]), tuple(t.shape[-3:])
     if h % grid or w % grid:
         raise ValueError(
-            f"x: expected H and W that are multiples of {grid} (multiple), "
-            f"got H={h}, W={w}"
+            f"x: expected H and W that are multiples of {grid} (multiple), got H={h}, W={w}"
         )
     tile = _int(tile, "tile", minimum=grid)
     overlap = _int(overlap, "overlap", minimum=0)
@@ -211,7 +213,7 @@ def tiled_apply(
             wy = blend_weights(th // d, ramp_before=ya // d, ramp_after=yb // d, dtype=out_dtype)
             for x0, (xa, xb) in zip(xs, rx, strict=True):
                 part = flat[:, :, y0 : y0 + th, x0 : x0 + tw].contiguous()
-                res = fn(part)
+                res = fn(part, (y0, x0)) if with_offset else fn(part)  # type: ignore[call-arg]
                 want = (b, th // d, tw // d)
                 if (
                     not isinstance(res, torch.Tensor)
@@ -228,7 +230,9 @@ def tiled_apply(
                 if out is None:
                     shape = (b, res.shape[1], h // d, w // d)
                     out = torch.zeros(shape, dtype=out_dtype, device=t.device)
-                wx = blend_weights(tw // d, ramp_before=xa // d, ramp_after=xb // d, dtype=out_dtype)
+                wx = blend_weights(
+                    tw // d, ramp_before=xa // d, ramp_after=xb // d, dtype=out_dtype
+                )
                 wt = (wy[:, None] * wx[None, :]).to(t.device)
                 sy, sx = slice(y0 // d, (y0 + th) // d), slice(x0 // d, (x0 + tw) // d)
                 out[:, :, sy, sx] += res.to(out_dtype) * wt

@@ -40,7 +40,14 @@ from rawkit.data import AIM22Pairs
 from rawkit.io import aim22_val_rgb, read_aim22_rgb, write_aim22_raw
 from rawkit.losses import l2_ssim_loss
 from rawkit.nets import UNet, train
-from rawkit.pipelines._common import RandomCrops, Timer, TrainResult, as_pairs, crops_length
+from rawkit.pipelines._common import (
+    RandomCrops,
+    Timer,
+    TrainResult,
+    as_pairs,
+    crops_length,
+    lr_scheduler,
+)
 from rawkit.pipelines.priorraw import reconstruct
 
 __all__ = ["predict", "train_unet", "write_submission"]
@@ -70,6 +77,7 @@ def train_unet(
     batch_size: int = 8,
     crop: int = 96,
     lr: float = 1e-3,
+    schedule: str = "cosine",
     alpha: float = 1.0,
     beta: float = 1.0,
     seed: int = 0,
@@ -90,6 +98,7 @@ def train_unet(
         width, depth: of the network built.
         steps, batch_size, lr, seed, device, checkpoint_dir, progress: as
             :func:`rawkit.nets.train` (Adam).
+        schedule: ``"cosine"`` (decay to 0 over ``steps``) or ``"constant"``.
         crop: side of the sRGB crops (even, >= 22 for the SSIM window).
         alpha, beta: ``alpha * MSE + beta * (1 - SSIM)`` (:func:`rawkit.losses.l2_ssim_loss`).
 
@@ -113,7 +122,8 @@ def train_unet(
     with Timer() as t:
         hist = train(
             model, step, ds, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device=device,
-            checkpoint_dir=checkpoint_dir, progress=progress, desc="U-Net (sRGB only)",
+            scheduler=lr_scheduler(schedule, steps), checkpoint_dir=checkpoint_dir,
+            progress=progress, desc="U-Net (sRGB only)",
             collate_fn=_collate,
         )  # fmt: skip
     model.eval()

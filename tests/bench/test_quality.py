@@ -37,7 +37,9 @@ def test_quick_preset_runs_every_method(tmp_path):
 
 
 def _rec(method, value):
-    return QualityRecord(method, METHODS[method], "rawkit", value, 0.9, 1, 0.0, 0.0, 0, 0.0, 0.0, [])
+    return QualityRecord(
+        method, METHODS[method], "rawkit", value, 0.9, 1, 0.0, 0.0, 0, 0.0, 0.0, []
+    )
 
 
 def test_goals_are_margins_against_their_targets():
@@ -63,3 +65,13 @@ def test_json_refuses_to_overwrite(tmp_path):
 def test_unknown_preset():
     with pytest.raises(ValueError, match="preset"):
         run_quality("huge")
+
+
+def test_peak_memory_is_measured_in_a_subprocess():
+    from rawkit.bench.quality import reconstruction_peak_memory
+
+    m = reconstruction_peak_memory(96, 160, tile=64, overlap=16, bank_size=50)
+    assert m["height"] == 96 and m["output_mb"] == pytest.approx(4 * 48 * 80 * 4 / 2**20)
+    assert m["peak_mb"] >= m["peak_with_input_mb"] >= m["peak_before_input_mb"] > 0
+    with pytest.raises(ValueError, match="height"):
+        reconstruction_peak_memory(95, 160)

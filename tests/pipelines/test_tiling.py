@@ -21,7 +21,7 @@ def test_tiles_cover_the_axis_on_the_grid_with_at_least_the_overlap(size, tile, 
     assert starts[0] == 0 and starts[-1] + length == size
     assert all(s % 2 == 0 for s in starts)
     assert starts == sorted(set(starts))
-    for a, b in zip(starts, starts[1:]):
+    for a, b in zip(starts, starts[1:], strict=False):
         assert a + length - b >= overlap  # neighbours overlap by at least `overlap`
         assert b - a <= tile - overlap  # and by no more gap than the stride
 

@@ -50,12 +50,16 @@ def test_train_on_an_aim22_folder_and_score_the_submission(tmp_path):
 
 
 def test_train_on_pairs_datasets_and_names():
-    pairs = [synthesize(n, camera="nikon_d5100", seed=0, max_side=64) for n in ("chelsea", "coffee")]
+    pairs = [
+        synthesize(n, camera="nikon_d5100", seed=0, max_side=64) for n in ("chelsea", "coffee")
+    ]
     a = train_unet(pairs, **KW)
     b = train_unet([(p.srgb, p.packed) for p in pairs], **KW)
-    for p, q in zip(a.model.parameters(), b.model.parameters()):
+    for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
         assert torch.equal(p, q)  # the same crops from the same seed
-    cropped = SyntheticPairs(["chelsea", "coffee"], camera="nikon_d5100", seed=0, crop=32, max_side=64)
+    cropped = SyntheticPairs(
+        ["chelsea", "coffee"], camera="nikon_d5100", seed=0, crop=32, max_side=64
+    )
     c = train_unet(cropped, **KW)
     assert len(c.history.train_loss) == 3
     out = predict(np.random.default_rng(0).random((2, 3, 40, 24)).astype(np.float32), c.model)
