@@ -1,7 +1,6 @@
 import json
 
 import numpy as np
-
 import pytest
 
 from rawkit.bench.harness import SpeedRecord, compare, format_table, write_json
