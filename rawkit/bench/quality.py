@@ -171,7 +171,7 @@ PRESETS: dict[str, QualityConfig] = {
     ),
     "demo": QualityConfig(
         name="demo", renders=("rawkit", "libraw"), train_pairs_per_photo=2,
-        test_pairs_per_photo=1, train_max_side=256, test_max_side=256, steps=400,
+        test_pairs_per_photo=1, train_max_side=256, test_max_side=256, steps=600,
         encoder_steps=120, n_clusters=2000, group_size=10, full_reference=False,
         rows=("non_local",),
     ),
