@@ -141,7 +141,7 @@ def demo(
     import torch
 
     from rawkit.bench.quality import (
-        _config,
+        PRESETS,
         demo_data,
         evaluate,
         format_quality_table,
@@ -156,7 +156,7 @@ def demo(
     if clash and not overwrite:
         raise FileExistsError(f"{', '.join(clash)} exist(s); pass --overwrite to replace")
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = _config(preset)
+    cfg = PRESETS[preset]  # the CLI restricts --preset to these names
     threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)  # small nets on a shared CPU: one thread is fastest
