@@ -31,18 +31,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from rawkit._checks import check_choice, check_dtype, check_finite, check_tensor_like
-from rawkit._tensor import Array, numpy_compat, to_tensor
-from rawkit.metrics import (
-    _CROP,
-    _RADIUS,
-    _check_data_range,
-    _check_min_size,
-    _crop,
-    _masked_mean,
-    _prepare_mask,
-    _prepare_pair,
-    _ssim_cs_maps,
+from rawkit._ssim import (
+    CROP,
+    RADIUS,
+    check_data_range,
+    check_min_size,
+    crop,
+    masked_mean,
+    prepare_mask,
+    prepare_pair,
+    ssim_cs_maps,
 )
+from rawkit._tensor import Array, numpy_compat, to_tensor
 
 __all__ = [
     "L2SSIMLoss",
@@ -94,20 +94,20 @@ def _l2_ssim_per_image(
     if mask is None:
         loss = alpha * err.mean(dim=dims)
     else:
-        loss = alpha * _masked_mean(err, mask, dims, 0.0)
+        loss = alpha * masked_mean(err, mask, dims, 0.0)
     if beta:
-        s = _ssim_cs_maps(pred, target, data_range, _RADIUS, _RADIUS - _CROP)[0]  # cropped map
+        s = ssim_cs_maps(pred, target, data_range, RADIUS, RADIUS - CROP)[0]  # cropped map
         if mask is None:
             dssim = (1 - s).mean(dim=dims)
         else:
-            dssim = _masked_mean(1 - s, _crop(mask, _CROP), dims, 0.0)
+            dssim = masked_mean(1 - s, crop(mask, CROP), dims, 0.0)
         loss = loss + beta * dssim
     return loss
 
 
 def _check_l2_ssim_args(data_range: float, alpha: float, beta: float, reduction: str):
     check_choice(reduction, ["mean", "sum", "none"], "reduction")
-    return _check_data_range(data_range), _check_weight(alpha, "alpha"), _check_weight(beta, "beta")
+    return check_data_range(data_range), _check_weight(alpha, "alpha"), _check_weight(beta, "beta")
 
 
 @numpy_compat
@@ -154,10 +154,10 @@ def l2_ssim_loss(
         0.01
     """
     r, a, b = _check_l2_ssim_args(data_range, alpha, beta, reduction)
-    pred, target = _prepare_pair(pred, target, ("pred", "target"))
+    pred, target = prepare_pair(pred, target, ("pred", "target"))
     if b:
-        _check_min_size(pred, 2 * _RADIUS + 1, "pred", "the 11x11 SSIM window")
-    m = None if mask is None else _prepare_mask(mask, pred)
+        check_min_size(pred, 2 * RADIUS + 1, "pred", "the 11x11 SSIM window")
+    m = None if mask is None else prepare_mask(mask, pred)
     return _reduce(_l2_ssim_per_image(pred, target, m, r, a, b), reduction)
 
 
@@ -224,10 +224,10 @@ def multiscale_loss(
     lam = _check_weight(lam, "lam")
     if isinstance(aux, (torch.Tensor, np.ndarray)) or not isinstance(aux, Sequence):
         raise TypeError(f"aux: expected a sequence of arrays, got {type(aux).__name__}")
-    pred, target = _prepare_pair(pred, target, ("pred", "target"))
+    pred, target = prepare_pair(pred, target, ("pred", "target"))
     if b:
-        _check_min_size(pred, 2 * _RADIUS + 1, "pred", "the 11x11 SSIM window")
-    m = None if mask is None else _prepare_mask(mask, pred)
+        check_min_size(pred, 2 * RADIUS + 1, "pred", "the 11x11 SSIM window")
+    m = None if mask is None else prepare_mask(mask, pred)
     loss = _l2_ssim_per_image(pred, target, m, r, a, b)
     lead_c = tuple(target.shape[:-2])
     for n, level in enumerate(aux, start=1):
@@ -245,7 +245,7 @@ def multiscale_loss(
                 f"{name}: expected a size <= the target's {tuple(target.shape[-2:])}, got {(h, w)}"
             )
         if b:
-            _check_min_size(level, 2 * _RADIUS + 1, name, "the 11x11 SSIM window")
+            check_min_size(level, 2 * RADIUS + 1, name, "the 11x11 SSIM window")
         level = level.to(pred.dtype)
         check_finite(level, name)
         t_n = _area_downsample(target, (h, w))

@@ -52,7 +52,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rawkit._checks import check_choice, check_dtype, check_finite, check_shape, check_tensor_like
+from rawkit._checks import check_choice, check_dtype, check_finite, check_tensor_like
+from rawkit._ssim import (
+    CROP,
+    RADIUS,
+    as_tensor,
+    check_data_range,
+    check_min_size,
+    compute_dtype,
+    crop,
+    masked_mean,
+    prepare_mask,
+    prepare_pair,
+    ssim_cs_maps,
+)
 from rawkit._tensor import Array, numpy_compat, to_tensor
 
 __all__ = [
@@ -71,192 +84,9 @@ __all__ = [
 #: Scale weights of MS-SSIM (Wang et al. 2003; also pytorch_msssim's default).
 MS_SSIM_WEIGHTS: tuple[float, ...] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
-_SIGMA = 1.5  # Gaussian window of Wang et al. 2004
-_K1, _K2 = 0.01, 0.03  # stabilising constants of Wang et al. 2004
-_RADIUS = 5  # skimage: int(truncate * sigma + 0.5) with truncate = 3.5 -> 11 taps
-_CROP = 5  # skimage: (win_size - 1) // 2 with win_size = 11
 _AIM22_RADIUS = 6  # scipy's default truncate = 4.0 -> 13 taps (the challenge's myssim)
 _AIM22_WHITE = 1024  # AIM22 .npy files hold uint16 RAW values in [0, 1024]
 _AIM22_IDENTICAL_PSNR = 999.0  # what the challenge's scorer reports when MSE == 0
-
-
-# ----------------------------------------------------------------------------- checks
-
-
-def _check_data_range(data_range: float) -> float:
-    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)):
-        raise TypeError(f"data_range: expected a real number, got {type(data_range).__name__}")
-    if not math.isfinite(data_range) or data_range <= 0:
-        raise ValueError(f"data_range: expected a finite number > 0, got {data_range}")
-    return float(data_range)
-
-
-def _as_tensor(x: Array) -> torch.Tensor:
-    """The tensor itself, or a NumPy array wrapped without a copy."""
-    return x if isinstance(x, torch.Tensor) else to_tensor(x)
-
-
-def _compute_dtype(a: torch.dtype, b: torch.dtype) -> torch.dtype:
-    t = torch.promote_types(a, b)
-    if not t.is_floating_point:
-        return torch.float64
-    if t in (torch.float16, torch.bfloat16):
-        return torch.float32
-    return t
-
-
-def _prepare_pair(
-    x: Array, y: Array, names: tuple[str, str] = ("x", "y")
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check two images ``(*, C, H, W)`` of equal shape; cast both to the compute dtype."""
-    for t, n in zip((x, y), names, strict=True):
-        check_tensor_like(t, n)
-        check_dtype(t, ["float", "integer"], n)
-        check_shape(t, ["*", "C", "H", "W"], n)
-    if x.shape != y.shape:
-        raise ValueError(
-            f"{names[1]}: expected the shape of {names[0]} {tuple(x.shape)}, got {tuple(y.shape)}"
-        )
-    if x.device != y.device:
-        raise ValueError(f"{names[1]}: expected device {x.device}, got {y.device}")
-    xt, yt = _as_tensor(x), _as_tensor(y)
-    dt = _compute_dtype(xt.dtype, yt.dtype)
-    xt, yt = xt.to(dt), yt.to(dt)
-    check_finite(xt, names[0])
-    check_finite(yt, names[1])
-    return xt, yt
-
-
-def _prepare_mask(mask: Array, like: torch.Tensor, name: str = "mask") -> torch.Tensor:
-    """Check a weight mask ``(*, 1|C, H, W)`` that broadcasts to ``like``; cast it."""
-    check_tensor_like(mask, name)
-    if mask.dtype != torch.bool:
-        check_dtype(mask, ["float", "integer"], name)
-    c, h, w = like.shape[-3:]
-    ok = mask.ndim >= 3 and mask.shape[-2:] == (h, w) and mask.shape[-3] in (1, c)
-    if ok:
-        try:
-            ok = torch.broadcast_shapes(mask.shape, like.shape) == like.shape
-        except RuntimeError:
-            ok = False
-    if not ok:
-        lead = ", ".join(str(s) for s in like.shape[:-3])
-        lead = f"{lead}, " if lead else ""
-        raise ValueError(
-            f"{name}: expected a shape broadcastable to ({lead}{c}, {h}, {w}) with 1 or {c} "
-            f"channels, got {tuple(mask.shape)}"
-        )
-    m = _as_tensor(mask).to(device=like.device, dtype=like.dtype)
-    check_finite(m, name)
-    if m.numel() and bool((m < 0).any()):
-        raise ValueError(f"{name}: expected weights >= 0, got a minimum of {float(m.min())}")
-    return m
-
-
-def _masked_mean(
-    values: torch.Tensor, weight: torch.Tensor, dims: tuple[int, ...], empty: float
-) -> torch.Tensor:
-    """``sum(w * v) / sum(w)`` over ``dims``; ``empty`` where the total weight is 0.
-
-    ``weight`` broadcasts to ``values``; a ``(*, 1, H, W)`` weight counts once per
-    channel.  The division never sees a zero, so the gradient stays finite (and is
-    zero for images whose weight is all zero).
-    """
-    w = weight.expand_as(values)
-    num = (values * w).sum(dims)
-    den = w.sum(dims)
-    has = den > 0
-    out = num / torch.where(has, den, torch.ones_like(den))
-    return torch.where(has, out, torch.full_like(out, empty))
-
-
-# ------------------------------------------------------------------------ SSIM core
-
-
-def _gaussian_kernel(radius: int) -> tuple[float, ...]:
-    """Normalised 1-D Gaussian of sigma 1.5 with ``2 * radius + 1`` taps (as scipy), float64."""
-    k = [math.exp(-0.5 * (t / _SIGMA) ** 2) for t in range(-radius, radius + 1)]
-    total = math.fsum(k)
-    return tuple(v / total for v in k)
-
-
-def _symmetric_extend(x: torch.Tensor, e: int, dim: int) -> torch.Tensor:
-    """Extend ``x`` by ``e`` samples on both ends of ``dim``, half-sample symmetric.
-
-    scipy's ``mode='reflect'``: ``d c b a | a b c d | d c b a``.  Needs ``e <= n``
-    (callers check that images are at least one window wide).
-    """
-    if e == 0:
-        return x
-    n = x.shape[dim]
-    head = x.narrow(dim, 0, e).flip(dim)
-    tail = x.narrow(dim, n - e, e).flip(dim)
-    return torch.cat([head, x, tail], dim=dim)
-
-
-def _correlate1d(x: torch.Tensor, kernel: tuple[float, ...], dim: int) -> torch.Tensor:
-    """Valid 1-D correlation along ``dim`` as a sum of shifted slices.
-
-    Memory-bound and several times faster on CPU than ``conv2d`` with a 1-channel
-    1-D kernel (float64 ``conv2d`` has no fast path there).
-    """
-    n = x.shape[dim] - len(kernel) + 1
-    out = x.narrow(dim, 0, n) * kernel[0]
-    for i in range(1, len(kernel)):
-        out = out.add_(x.narrow(dim, i, n), alpha=kernel[i])
-    return out
-
-
-def _blur(planes: torch.Tensor, kernel: tuple[float, ...], extend: int) -> torch.Tensor:
-    """Separable Gaussian blur of ``(B, H, W)`` planes, first extended by ``extend``.
-
-    Output size ``H + 2 * extend - 2 * radius``: ``extend = radius`` is scipy's
-    ``gaussian_filter`` (same size, mode ``reflect``), ``extend = 0`` keeps only the
-    windows inside the image (a *valid* convolution).
-    """
-    x = _correlate1d(_symmetric_extend(planes, extend, -1), kernel, -1)
-    return _correlate1d(_symmetric_extend(x, extend, -2), kernel, -2)
-
-
-def _ssim_cs_maps(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    data_range: float,
-    radius: int,
-    extend: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """SSIM and contrast-structure maps of ``(..., H, W)`` images (population covariance).
-
-    The maps have size ``H + 2 * extend - 2 * radius`` (see :func:`_blur`); the map
-    scikit-image crops by ``c`` pixels is computed directly with ``extend = radius - c``.
-    """
-    lead, (h, w) = x.shape[:-2], x.shape[-2:]
-    x2, y2 = x.reshape(-1, h, w), y.reshape(-1, h, w)
-    n = x2.shape[0]
-    # (Co)variances do not change when each plane is shifted by a constant; removing
-    # the plane's mean first shrinks the cancellation in E[x^2] - E[x]^2 (float32).
-    mx = x2.detach().mean(dim=(-2, -1), keepdim=True)
-    my = y2.detach().mean(dim=(-2, -1), keepdim=True)
-    xc, yc = x2 - mx, y2 - my
-    stats = _blur(torch.cat([xc, yc, xc * xc, yc * yc, xc * yc]), _gaussian_kernel(radius), extend)
-    uxc, uyc, uxx, uyy, uxy = stats.split(n)
-    vx, vy, vxy = uxx - uxc * uxc, uyy - uyc * uyc, uxy - uxc * uyc
-    ux, uy = uxc + mx, uyc + my
-    c1, c2 = (_K1 * data_range) ** 2, (_K2 * data_range) ** 2
-    cs = (2 * vxy + c2) / (vx + vy + c2)
-    s = (2 * ux * uy + c1) / (ux * ux + uy * uy + c1) * cs
-    shape = (*lead, *s.shape[-2:])
-    return s.reshape(shape), cs.reshape(shape)
-
-
-def _check_min_size(x: torch.Tensor, size: int, name: str, why: str) -> None:
-    h, w = x.shape[-2:]
-    if h < size or w < size:
-        raise ValueError(f"{name}: expected H and W >= {size} ({why}), got H={h}, W={w}")
-
-
-def _crop(t: torch.Tensor, c: int) -> torch.Tensor:
-    return t[..., c : t.shape[-2] - c, c : t.shape[-1] - c]
 
 
 # ---------------------------------------------------------------------------- metrics
@@ -293,13 +123,13 @@ def psnr(x: Array, y: Array, *, data_range: float, mask: Array | None = None) ->
         >>> round(float(psnr(x, x + 0.1, data_range=1.0)), 4)
         20.0
     """
-    r = _check_data_range(data_range)
-    x, y = _prepare_pair(x, y)
+    r = check_data_range(data_range)
+    x, y = prepare_pair(x, y)
     err = (x - y) ** 2
     if mask is None:
         mse = err.mean(dim=(-3, -2, -1))
     else:
-        mse = _masked_mean(err, _prepare_mask(mask, x), (-3, -2, -1), float("nan"))
+        mse = masked_mean(err, prepare_mask(mask, x), (-3, -2, -1), float("nan"))
     return 10 * torch.log10(r * r / mse)
 
 
@@ -331,10 +161,10 @@ def ssim_map(x: Array, y: Array, *, data_range: float) -> Array:
         >>> ssim_map(x, x, data_range=1.0).shape
         (3, 12, 12)
     """
-    r = _check_data_range(data_range)
-    x, y = _prepare_pair(x, y)
-    _check_min_size(x, 2 * _RADIUS + 1, "x", "the 11x11 SSIM window")
-    return _ssim_cs_maps(x, y, r, _RADIUS, _RADIUS)[0]
+    r = check_data_range(data_range)
+    x, y = prepare_pair(x, y)
+    check_min_size(x, 2 * RADIUS + 1, "x", "the 11x11 SSIM window")
+    return ssim_cs_maps(x, y, r, RADIUS, RADIUS)[0]
 
 
 @numpy_compat
@@ -382,15 +212,15 @@ def ssim(
         >>> float(ssim(x, x, data_range=1.0))
         1.0
     """
-    r = _check_data_range(data_range)
-    x, y = _prepare_pair(x, y)
-    _check_min_size(x, 2 * _RADIUS + 1, "x", "the 11x11 SSIM window")
-    s = _ssim_cs_maps(x, y, r, _RADIUS, _RADIUS - _CROP)[0]  # the cropped map
+    r = check_data_range(data_range)
+    x, y = prepare_pair(x, y)
+    check_min_size(x, 2 * RADIUS + 1, "x", "the 11x11 SSIM window")
+    s = ssim_cs_maps(x, y, r, RADIUS, RADIUS - CROP)[0]  # the cropped map
     if mask is None:
         per = s.mean(dim=(-2, -1))
         return per if per_channel else per.mean(dim=-1)
-    m = _crop(_prepare_mask(mask, x), _CROP)
-    return _masked_mean(s, m, (-2, -1) if per_channel else (-3, -2, -1), float("nan"))
+    m = crop(prepare_mask(mask, x), CROP)
+    return masked_mean(s, m, (-2, -1) if per_channel else (-3, -2, -1), float("nan"))
 
 
 @numpy_compat
@@ -428,18 +258,18 @@ def ms_ssim(
         >>> round(float(ms_ssim(x, x, data_range=1.0)), 6)
         1.0
     """
-    r = _check_data_range(data_range)
-    x, y = _prepare_pair(x, y)
+    r = check_data_range(data_range)
+    x, y = prepare_pair(x, y)
     w = [float(v) for v in weights]
     if not w or any(not math.isfinite(v) or v < 0 for v in w):
         raise ValueError(f"weights: expected a non-empty sequence of numbers >= 0, got {w}")
-    need = 2 * _RADIUS * 2 ** (len(w) - 1) + 1
-    _check_min_size(x, need, "x", f"{len(w)} scales of an 11x11 window")
+    need = 2 * RADIUS * 2 ** (len(w) - 1) + 1
+    check_min_size(x, need, "x", f"{len(w)} scales of an 11x11 window")
     lead = x.shape[:-2]
     xs, ys = x.reshape(-1, 1, *x.shape[-2:]), y.reshape(-1, 1, *y.shape[-2:])
     terms = []
     for j in range(len(w)):
-        s, cs = _ssim_cs_maps(xs, ys, r, _RADIUS, 0)
+        s, cs = ssim_cs_maps(xs, ys, r, RADIUS, 0)
         if j < len(w) - 1:
             terms.append(torch.relu(cs.mean(dim=(-2, -1))))
             pad = (xs.shape[-2] % 2, xs.shape[-1] % 2)
@@ -482,13 +312,13 @@ def gamma_preview(x: Array, *, data_range: float, gamma: float = 2.2) -> Array:
         >>> gamma_preview(np.array([-0.5, 0.25, 2.0]), data_range=1.0, gamma=2.0)
         array([0. , 0.5, 1. ])
     """
-    r = _check_data_range(data_range)
+    r = check_data_range(data_range)
     if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not gamma > 0:
         raise ValueError(f"gamma: expected a number > 0, got {gamma!r}")
     check_tensor_like(x, "x")
     check_dtype(x, ["float", "integer"], "x")
-    xt = _as_tensor(x)
-    xt = xt.to(_compute_dtype(xt.dtype, xt.dtype))
+    xt = as_tensor(x)
+    xt = xt.to(compute_dtype(xt.dtype, xt.dtype))
     check_finite(xt, "x")
     return torch.clamp(xt / r, 0.0, 1.0) ** (1.0 / gamma)
 
@@ -532,7 +362,7 @@ def error_map(
                [0.25, 0.25]])
     """
     check_choice(reduce, ["mean", "max", "none"], "reduce")
-    pred, target = _prepare_pair(pred, target, ("pred", "target"))
+    pred, target = prepare_pair(pred, target, ("pred", "target"))
     if render is not None:
         pred, target = render(pred), render(target)
         for t in (pred, target):
@@ -677,7 +507,7 @@ def aim22_score(
         (30.103, 1)
     """
     check_choice(window, ["challenge", "skimage"], "window")
-    radius = _AIM22_RADIUS if window == "challenge" else _RADIUS
+    radius = _AIM22_RADIUS if window == "challenge" else RADIUS
     res = _aim22_items(results, "results")
     ref = _aim22_items(ground_truth, "ground_truth")
     missing = sorted(set(ref) - set(res))
@@ -697,10 +527,10 @@ def aim22_score(
                 f"results {name}: expected shape {tuple(g.permute(1, 2, 0).shape)} of the "
                 f"ground truth, got {tuple(p.permute(1, 2, 0).shape)}"
             )
-        _check_min_size(g, 2 * _CROP + 1, f"ground_truth {name}", "the 11x11 SSIM window")
+        check_min_size(g, 2 * CROP + 1, f"ground_truth {name}", "the 11x11 SSIM window")
         mse = float(((g - p) ** 2).mean())
         ps = _AIM22_IDENTICAL_PSNR if mse == 0 else 10 * math.log10(1.0 / mse)
-        s_map = _ssim_cs_maps(g, p, 1.0, radius, radius - _CROP)[0]  # cropped by 5
+        s_map = ssim_cs_maps(g, p, 1.0, radius, radius - CROP)[0]  # cropped by 5
         ss = float(s_map.mean(dim=(-2, -1)).mean())
         scores.append(ImageScore(name, ps, ss))
     return AIM22Score(
