@@ -20,14 +20,18 @@ __all__ = [
     "check_bool",
     "check_choice",
     "check_dtype",
+    "check_dtype_capacity",
     "check_even_hw",
     "check_finite",
+    "check_generator",
     "check_int",
+    "check_nonempty",
     "check_number",
     "check_positive",
     "check_seed",
     "check_shape",
     "check_tensor_like",
+    "check_xy",
 ]
 
 
