@@ -3,14 +3,16 @@
 Real RAW captures cannot be downloaded here, so rawkit makes honest data from real
 photographs that installed packages ship (DESIGN.md, "Data"):
 
-- :data:`PHOTOS`, :func:`load_photo`, :data:`SPLITS` -- the bundled colour photos with
-  fixed train/val/test splits by scene; :func:`load_stereo_pair` -- the Middlebury stereo
+- :data:`PHOTOS`, :func:`load_photo`, :data:`SPLITS` -- the bundled colour photos (the Kodak suite
+  and scikit-image's photos) with fixed train/val/test/out-of-domain splits by scene; :func:`load_stereo_pair` -- the Middlebury stereo
   pair with its ground-truth disparity.
 - :func:`synthesize` -- a photo unprocessed into a camera's Bayer RAW, with noise and
   quantisation, rendered back to sRGB by rawkit's ISP or by LibRaw (through a DNG).
 - :func:`synthesize_video` -- a virtual camera moving over a photo (pan, zoom, rotation,
   hand shake, an occluding object): sRGB and RAW frames and the true backward flow.
 - :func:`libraw_crosscheck` -- rawkit's ISP against LibRaw's on a DNG made from a photo.
+- :class:`PairSet` of :class:`Pair` -- training data as one checked, typed object
+  (:meth:`PairSet.from_any` converts pairs, tuples, dicts or a dataset once).
 - Datasets: :class:`SyntheticPairs`, :class:`AIM22Pairs`, :class:`PairedFolder`,
   :class:`RawVideoFolder`, with Bayer-aware :func:`crop_sample`, :func:`flip_sample`
   and :func:`random_crop_flip`.
@@ -26,8 +28,10 @@ from rawkit.data.datasets import (
     flip_sample,
     random_crop_flip,
 )
+from rawkit.data.pairs import Pair, PairSet
 from rawkit.data.photos import (
     PHOTOS,
+    SPLIT_DESCRIPTIONS,
     SPLIT_SEED,
     SPLITS,
     PhotoInfo,
@@ -60,10 +64,13 @@ __all__ = [
     "PHOTOS",
     "RENDERS",
     "SPLITS",
+    "SPLIT_DESCRIPTIONS",
     "SPLIT_SEED",
     "AIM22Pairs",
     "Motion",
     "Neutral",
+    "Pair",
+    "PairSet",
     "PairedFolder",
     "PhotoInfo",
     "RawVideoFolder",

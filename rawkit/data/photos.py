@@ -1,41 +1,50 @@
-"""The bundled photographs: colour photos that installed packages ship, with fixed splits.
+"""The bundled photographs: the Kodak suite and scikit-image's photos, with fixed splits.
 
 Real RAW captures cannot be downloaded here, so rawkit makes its data from real
-photographs that scikit-image and matplotlib install with themselves.  Every photo
-below is a file inside the installed package and is read from disk with
+photographs: the 24 photos of the **Kodak Lossless True Color Image Suite**, shipped
+inside rawkit (``rawkit/data/kodak/``, with their provenance in ``README.md`` and
+SHA-256 sums in ``SHA256SUMS``), and the colour photos that scikit-image and matplotlib
+install with themselves.  Every photo is a file on disk read with
 :func:`rawkit.io.read_image`; nothing is fetched (scikit-image's other data sets need
 ``pooch`` and the network, and are not used).
 
 ========================  ==========================  ==========  =====================
 name                      file (package)              H x W       scene
 ========================  ==========================  ==========  =====================
+``kodim01`` ... ``kodim24``  kodimNN.png (rawkit)     512 x 768   Kodak suite (or 768 x 512)
 ``astronaut``             astronaut.png (skimage)     512 x 512   portrait, NASA
 ``chelsea``               chelsea.png (skimage)       300 x 451   cat
 ``coffee``                coffee.png (skimage)        400 x 600   coffee cup
 ``rocket``                rocket.jpg (skimage)        427 x 640   rocket lifting off
 ``motorcycle_left``       motorcycle_left.png         500 x 741   Middlebury 2014 stereo
 ``motorcycle_right``      motorcycle_right.png        500 x 741   (same scene, right view)
-``hubble_deep_field``     hubble_deep_field.jpg       872 x 1000  galaxies, NASA/ESA
-``immunohistochemistry``  ihc.png (skimage)           512 x 512   tissue, microscope
-``retina``                retina.jpg (skimage)        1411 x 1411 fundus photograph
 ``grace_hopper``          grace_hopper.jpg (mpl)      600 x 512   portrait
+``hubble_deep_field``     hubble_deep_field.jpg       872 x 1000  galaxies (out of domain)
+``immunohistochemistry``  ihc.png (skimage)           512 x 512   microscope (out of domain)
+``retina``                retina.jpg (skimage)        1411 x 1411 fundus (out of domain)
 ========================  ==========================  ==========  =====================
 
 Left out on purpose: scikit-image's ``colorwheel`` (a synthetic colour wheel, not a
-photograph: its fully saturated hues are far outside what a camera records of a real
-scene), ``logo`` (a graphic with an alpha channel), ``cat`` (the same image as
+photograph), ``logo`` (a graphic with an alpha channel), ``cat`` (the same image as
 ``chelsea``) and the grey-level images.
 
 **Splits are by scene, never by crop**: the two motorcycle views are one scene and
-always share a split.  The nine scenes, sorted by name, were shuffled once with
-``numpy.random.default_rng(SPLIT_SEED).permutation`` (``SPLIT_SEED = 0``); the first
-three are the test scenes, the next one is validation, the other five train.  The
-result is written out in :data:`SPLITS` so that it never changes with a NumPy version
-(a test checks it against the shuffle):
+always share a split.  The Kodak photos, sorted by name, were shuffled once with
+``numpy.random.default_rng(SPLIT_SEED).permutation`` (``SPLIT_SEED = 0``): the first
+four are test, the next four validation, the other sixteen train.  The natural
+scikit-image / matplotlib photos keep the assignment of earlier rawkit versions
+(four train scenes, the motorcycle validation, ``coffee`` test).  The three
+non-photographic images -- a deep-space image, a microscope slide and a fundus
+photograph -- are in none of these: they form the ``"ood"`` (out of domain) split,
+reported on their own and never mixed into headline means.  The result is written
+out in :data:`SPLITS` so that it never changes with a NumPy version (a test checks
+the Kodak part against the shuffle):
 
-* train: ``astronaut``, ``chelsea``, ``grace_hopper``, ``retina``, ``rocket``
-* val: ``motorcycle_left``, ``motorcycle_right``
-* test: ``coffee``, ``hubble_deep_field``, ``immunohistochemistry``
+* train (20): ``kodim01, 02, 04, 06, 08, 09, 10, 13, 14, 15, 16, 17, 18, 20, 21, 24``,
+  ``astronaut``, ``chelsea``, ``grace_hopper``, ``rocket``
+* val (6): ``kodim03, 07, 12, 23``, ``motorcycle_left``, ``motorcycle_right``
+* test (5): ``kodim05, 11, 19, 22``, ``coffee``
+* ood (3): ``hubble_deep_field``, ``immunohistochemistry``, ``retina``
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ from rawkit.io import read_image
 __all__ = [
     "PHOTOS",
     "SPLITS",
+    "SPLIT_DESCRIPTIONS",
     "SPLIT_SEED",
     "PhotoInfo",
     "Split",
@@ -67,7 +77,7 @@ __all__ = [
     "split_of",
 ]
 
-Split = Literal["train", "val", "test", "all"]
+Split = Literal["train", "val", "test", "ood", "all"]
 
 #: Seed of the one-off shuffle that made :data:`SPLITS` (see the module docstring).
 SPLIT_SEED = 0
@@ -79,7 +89,8 @@ class PhotoInfo:
 
     Attributes:
         name: the photo's name in rawkit (``"astronaut"``).
-        package: the package that ships the file (``"scikit-image"`` or ``"matplotlib"``).
+        package: the package that ships the file (``"rawkit"``, ``"scikit-image"`` or
+            ``"matplotlib"``).
         file: the file name inside that package's data folder.
         scene: the scene it shows; photos of one scene share a split.
         description: a few words on the content and its origin.
@@ -92,8 +103,13 @@ class PhotoInfo:
     description: str
 
 
-_SK, _MPL = "scikit-image", "matplotlib"
-_INFO: tuple[PhotoInfo, ...] = (
+_SK, _MPL, _RK = "scikit-image", "matplotlib", "rawkit"
+_KODAK = tuple(f"kodim{i:02d}" for i in range(1, 25))
+_INFO: tuple[PhotoInfo, ...] = tuple(
+    PhotoInfo(k, _RK, f"kodak/{k}.png", k,
+              f"Kodak Lossless True Color Image Suite, photo {k[-2:]} (Eastman Kodak, unrestricted use)")
+    for k in _KODAK
+) + (
     PhotoInfo("astronaut", _SK, "astronaut.png", "astronaut",
               "Portrait of astronaut Eileen Collins (NASA, public domain)"),
     PhotoInfo("chelsea", _SK, "chelsea.png", "chelsea", "Chelsea the cat (CC0)"),
@@ -119,9 +135,22 @@ PHOTOS: tuple[str, ...] = tuple(i.name for i in _INFO)
 
 #: The fixed train / val / test split by scene (see the module docstring).
 SPLITS: dict[str, tuple[str, ...]] = {
-    "train": ("astronaut", "chelsea", "grace_hopper", "retina", "rocket"),
-    "val": ("motorcycle_left", "motorcycle_right"),
-    "test": ("coffee", "hubble_deep_field", "immunohistochemistry"),
+    "train": (
+        "kodim01", "kodim02", "kodim04", "kodim06", "kodim08", "kodim09", "kodim10", "kodim13",
+        "kodim14", "kodim15", "kodim16", "kodim17", "kodim18", "kodim20", "kodim21", "kodim24",
+        "astronaut", "chelsea", "grace_hopper", "rocket",
+    ),
+    "val": ("kodim03", "kodim07", "kodim12", "kodim23", "motorcycle_left", "motorcycle_right"),
+    "test": ("kodim05", "kodim11", "kodim19", "kodim22", "coffee"),
+    "ood": ("hubble_deep_field", "immunohistochemistry", "retina"),
+}  # fmt: skip
+
+#: The splits' meaning: ``"ood"`` is out of domain (not photographs of everyday scenes).
+SPLIT_DESCRIPTIONS: dict[str, str] = {
+    "train": "training photos (16 Kodak + 4 natural scikit-image/matplotlib photos)",
+    "val": "validation photos (4 Kodak + the motorcycle stereo scene)",
+    "test": "test photos (4 Kodak + coffee)",
+    "ood": "out of domain: deep-space, microscope and fundus images, reported separately",
 }
 
 
@@ -146,9 +175,9 @@ def photo_names(split: Split = "all") -> tuple[str, ...]:
 
     Example:
         >>> photo_names("val")
-        ('motorcycle_left', 'motorcycle_right')
-        >>> len(photo_names())
-        10
+        ('kodim03', 'kodim07', 'kodim12', 'kodim23', 'motorcycle_left', 'motorcycle_right')
+        >>> len(photo_names()), len(photo_names("ood"))
+        (34, 3)
     """
     if split == "all":
         return PHOTOS
@@ -158,11 +187,11 @@ def photo_names(split: Split = "all") -> tuple[str, ...]:
 
 
 def split_of(name: str) -> str:
-    """The split (``"train"``, ``"val"`` or ``"test"``) a photo belongs to.
+    """The split (``"train"``, ``"val"``, ``"test"`` or ``"ood"``) a photo belongs to.
 
     Example:
-        >>> split_of("coffee")
-        'test'
+        >>> split_of("coffee"), split_of("hubble_deep_field")
+        ('test', 'ood')
     """
     photo_info(name)
     return next(s for s, names in SPLITS.items() if name in names)
@@ -176,11 +205,13 @@ def photo_path(name: str) -> Path:
         FileNotFoundError: the package is installed without its data file.
 
     Example:
-        >>> photo_path("chelsea").name
-        'chelsea.png'
+        >>> photo_path("chelsea").name, photo_path("kodim01").name
+        ('chelsea.png', 'kodim01.png')
     """
     info = photo_info(name)
-    if info.package == _MPL:
+    if info.package == _RK:
+        path = Path(__file__).parent / info.file
+    elif info.package == _MPL:
         import matplotlib.cbook
 
         # A path inside matplotlib's own mpl-data/sample_data folder (no network).
@@ -196,7 +227,7 @@ def photo_path(name: str) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=40)
 def _decode(name: str) -> np.ndarray:
     image, depth = read_image(photo_path(name))
     if image.shape[0] != 3 or depth != 8:

@@ -76,20 +76,38 @@ def test_even_crop_and_shrink():
 
 
 def test_splits_are_by_scene_and_fixed():
-    allnames = [n for s in ("train", "val", "test") for n in SPLITS[s]]
+    allnames = [n for s in ("train", "val", "test", "ood") for n in SPLITS[s]]
     assert sorted(allnames) == sorted(PHOTOS) and len(set(allnames)) == len(PHOTOS)
     scenes = {}
     for name in PHOTOS:
         scenes.setdefault(photo_info(name).scene, set()).add(split_of(name))
     assert all(len(s) == 1 for s in scenes.values())  # a scene never straddles splits
-    # The documented recipe reproduces the written-out split.
-    order = sorted(scenes)
-    perm = [order[i] for i in np.random.default_rng(SPLIT_SEED).permutation(len(order))]
-    expect = {"test": perm[:3], "val": perm[3:4], "train": perm[4:]}
+    # The documented recipe reproduces the Kodak part of the written-out split.
+    kodak = [f"kodim{i:02d}" for i in range(1, 25)]
+    perm = [kodak[i] for i in np.random.default_rng(SPLIT_SEED).permutation(24)]
+    expect = {"test": perm[:4], "val": perm[4:8], "train": perm[8:]}
     for split, want in expect.items():
-        got = sorted({photo_info(n).scene for n in photo_names(split)})
+        got = sorted(n for n in photo_names(split) if n.startswith("kodim"))
         assert got == sorted(want), split
+    assert (len(SPLITS["train"]), len(SPLITS["val"]), len(SPLITS["test"])) == (20, 6, 5)
+    # The non-photographic images are out of domain, never in train/val/test.
+    assert set(photo_names("ood")) == {"hubble_deep_field", "immunohistochemistry", "retina"}
     assert photo_names("all") == PHOTOS
+
+
+def test_kodak_files_match_their_checksums():
+    import hashlib
+
+    folder = photo_path("kodim01").parent
+    sums = dict(
+        line.split()[::-1] for line in (folder / "SHA256SUMS").read_text().splitlines() if line
+    )
+    assert sorted(sums) == [f"kodim{i:02d}.png" for i in range(1, 25)]
+    for name, digest in sums.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    assert "unrestricted" in (folder / "README.md").read_text()
+    x = load_photo("kodim04")  # a portrait-format one
+    assert x.shape == (3, 768, 512)
 
 
 def test_stereo_pair_disparity_convention():
