@@ -10,7 +10,13 @@ import math
 
 import torch
 
-from rawkit._checks import check_dtype, check_finite, check_shape, check_tensor_like
+from rawkit._checks import (
+    check_dtype,
+    check_finite,
+    check_nonempty,
+    check_shape,
+    check_tensor_like,
+)
 from rawkit._tensor import Array, to_tensor
 
 __all__ = [
@@ -71,6 +77,7 @@ def prepare_pair(
         check_tensor_like(t, n)
         check_dtype(t, ["float", "integer"], n)
         check_shape(t, ["*", "C", "H", "W"], n)
+        check_nonempty(t, n)
     if x.shape != y.shape:
         raise ValueError(
             f"{names[1]}: expected the shape of {names[0]} {tuple(x.shape)}, got {tuple(y.shape)}"

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rawkit._checks import check_choice, check_dtype, check_finite, check_tensor_like
+from rawkit._checks import check_choice, check_dtype, check_finite, check_number, check_tensor_like
 from rawkit._ssim import (
     CROP,
     RADIUS,
@@ -113,8 +113,8 @@ def psnr(x: Array, y: Array, *, data_range: float, mask: Array | None = None) ->
         to measure).
 
     Raises:
-        ValueError: shapes differ, fewer than 3 dims, NaN/Inf, ``data_range <= 0``,
-            bad mask shape or negative mask weights.
+        ValueError: shapes differ, fewer than 3 dims, an empty image (``C``, ``H`` or
+            ``W`` of 0), NaN/Inf, ``data_range <= 0``, bad mask shape or negative mask weights.
         TypeError: not an array, bool/complex dtype, ``data_range`` not a number.
 
     Example:
@@ -249,7 +249,7 @@ def ms_ssim(
 
     Raises:
         ValueError: shapes differ, image too small for the scales, NaN/Inf,
-            ``data_range <= 0``, empty or negative ``weights``.
+            ``data_range <= 0``, empty, negative or all-zero ``weights``.
         TypeError: not an array, bool/complex dtype.
 
     Example:
@@ -260,9 +260,14 @@ def ms_ssim(
     """
     r = check_data_range(data_range)
     x, y = prepare_pair(x, y)
-    w = [float(v) for v in weights]
-    if not w or any(not math.isfinite(v) or v < 0 for v in w):
-        raise ValueError(f"weights: expected a non-empty sequence of numbers >= 0, got {w}")
+    if isinstance(weights, (str, bytes)) or not isinstance(weights, Sequence):
+        raise TypeError(f"weights: expected a sequence of numbers, got {type(weights).__name__}")
+    w = [check_number(v, f"weights[{i}]", minimum=0) for i, v in enumerate(weights)]
+    if not w or not sum(w) > 0:
+        raise ValueError(
+            f"weights: expected a non-empty sequence of numbers >= 0 with a positive sum "
+            f"(all-zero weights would score every pair 1), got {w}"
+        )
     need = 2 * RADIUS * 2 ** (len(w) - 1) + 1
     check_min_size(x, need, "x", f"{len(w)} scales of an 11x11 window")
     lead = x.shape[:-2]

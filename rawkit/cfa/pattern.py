@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from rawkit._checks import check_bool, check_int
+
 __all__ = [
     "Pattern",
     "PATTERNS",
@@ -56,12 +58,16 @@ def check_pattern(pattern: object, name: str = "pattern") -> str:
 def colour_at(pattern: Pattern, *, row: int, col: int) -> str:
     """The colour (``"R"``, ``"G"`` or ``"B"``) of pixel ``(row, col)`` of a mosaic.
 
+    ``row`` and ``col`` are ints ``>= 0`` (a float such as ``3.0`` raises ``TypeError``).
+
     Example:
         >>> colour_at("RGGB", row=3, col=3)
         'B'
     """
     check_pattern(pattern)
-    return pattern[2 * (row % 2) + (col % 2)]
+    r = check_int(row, "row", minimum=0)
+    c = check_int(col, "col", minimum=0)
+    return pattern[2 * (r % 2) + (c % 2)]
 
 
 def channel_sites(pattern: Pattern) -> tuple[tuple[int, int], ...]:
@@ -98,9 +104,8 @@ def pattern_after_crop(pattern: Pattern, *, top: int, left: int) -> str:
         'BGGR'
     """
     check_pattern(pattern)
-    for n, v in (("top", top), ("left", left)):
-        if not isinstance(v, int) or v < 0:
-            raise ValueError(f"{n}: expected a non-negative int, got {v!r}")
+    top = check_int(top, "top", minimum=0)
+    left = check_int(left, "left", minimum=0)
     ry, rx = divmod(pattern.index("R"), 2)
     return _from_sites(((ry - top) % 2, (rx - left) % 2))
 
@@ -117,7 +122,8 @@ def pattern_after_flip(
 
     ``height`` and ``width`` are the mosaic's size: flipping an even-sized mosaic
     brings the last (odd) column/row to the front and so changes the pattern; an
-    odd size would keep it (rawkit mosaics are always even-sized).
+    odd size would keep it (rawkit mosaics are always even-sized).  Both are ints
+    ``>= 1``; ``horizontal`` and ``vertical`` are bools.
 
     Example:
         >>> pattern_after_flip("RGGB", horizontal=True)
@@ -126,6 +132,10 @@ def pattern_after_flip(
         'BGGR'
     """
     check_pattern(pattern)
+    vertical = check_bool(vertical, "vertical")
+    horizontal = check_bool(horizontal, "horizontal")
+    height = check_int(height, "height", minimum=1)
+    width = check_int(width, "width", minimum=1)
     ry, rx = divmod(pattern.index("R"), 2)
     if vertical:
         ry = (height - 1 - ry) % 2

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from rawkit._checks import check_number
 from rawkit._tensor import Array, numpy_compat
 from rawkit.cfa.pattern import Pattern, channel_sites, check_pattern
 from rawkit.isp._common import Layout, check_image, check_layout_shape
@@ -27,12 +28,17 @@ from rawkit.isp._common import Layout, check_image, check_layout_shape
 __all__ = ["invert_lens_shading", "lens_shading", "lens_shading_gain"]
 
 
+#: Largest corner gain minus 1 accepted (a corner 16x brighter than the centre, 4 stops:
+#: far beyond real lens vignetting).
+MAX_STRENGTH = 15.0
+
+
 def _check_strength(strength: Any) -> None:
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)):
-        raise TypeError(f"strength: expected a number, got {type(strength).__name__}")
-    if not -1.0 < strength < float("inf"):
+    v = check_number(strength, "strength", maximum=MAX_STRENGTH)
+    if not v > -1.0:
         raise ValueError(
-            f"strength: expected a finite number > -1 (gains stay positive), got {strength!r}"
+            f"strength: expected a finite number > -1 (gains stay positive) and "
+            f"<= {MAX_STRENGTH}, got {strength!r}"
         )
 
 
@@ -54,7 +60,7 @@ def lens_shading_gain(
 
     Args:
         height, width: full-resolution size, both >= 2 (``r`` is normalised by the corner).
-        strength: gain at the corners minus 1; ``> -1``.  0 means no shading.
+        strength: gain at the corners minus 1; ``> -1`` and ``<= 15``.  0 means no shading.
         dtype, device: of the result.
 
     Returns:
@@ -108,7 +114,7 @@ def lens_shading(
     Args:
         x: floating, finite; ``(*, 1, H, W)`` mosaic, ``(*, 4, H/2, W/2)`` packed or
             ``(*, 3, H, W)`` RGB as ``layout`` says.  Not clipped.
-        strength: corner gain minus 1, ``> -1`` (see :func:`lens_shading_gain`).
+        strength: corner gain minus 1, ``> -1`` and ``<= 15`` (see :func:`lens_shading_gain`).
         layout: ``"mosaic"``, ``"packed"`` or ``"rgb"``.
         pattern: Bayer pattern, required for ``layout="packed"`` only.
 

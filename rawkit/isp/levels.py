@@ -20,16 +20,28 @@ from collections.abc import Sequence
 
 import torch
 
-from rawkit._checks import check_dtype, check_finite, check_tensor_like
+from rawkit._checks import (
+    check_bool,
+    check_dtype,
+    check_dtype_capacity,
+    check_finite,
+    check_tensor_like,
+)
 from rawkit._tensor import Array, numpy_compat
 
-__all__ = ["check_levels", "denormalize_levels", "normalize_levels"]
+__all__ = ["MAX_WHITE_LEVEL", "check_levels", "denormalize_levels", "normalize_levels"]
+
+#: Largest white level accepted: 32-bit sensor values (no camera records more).
+MAX_WHITE_LEVEL = 2**32 - 1
 
 LevelLike = float | Sequence[float] | Array
 
 
 def check_levels(black_level: LevelLike, white_level: float) -> None:
-    """Raise ``ValueError`` unless ``0 <= black_level < white_level`` (every channel).
+    """Raise ``ValueError`` unless ``0 <= black_level < white_level <= MAX_WHITE_LEVEL``.
+
+    Every channel's black level is checked; ``white_level`` must be a finite number
+    ``> 0`` and at most :data:`MAX_WHITE_LEVEL` (``2**32 - 1``).
 
     Example:
         >>> check_levels([64, 64, 64, 64], 1023)
@@ -42,6 +54,11 @@ def check_levels(black_level: LevelLike, white_level: float) -> None:
     if not bool(torch.isfinite(b).all()) or not torch.isfinite(torch.tensor(float(white_level))):
         raise ValueError(
             f"black_level, white_level: expected finite numbers, got {black_level}, {white_level}"
+        )
+    if not 0 < white_level <= MAX_WHITE_LEVEL:
+        raise ValueError(
+            f"white_level: expected a number > 0 and <= {MAX_WHITE_LEVEL} (32-bit sensor data), "
+            f"got {white_level}"
         )
     if bool((b < 0).any()):
         raise ValueError(f"black_level: expected >= 0, got {b.tolist()}")
@@ -74,8 +91,9 @@ def normalize_levels(
     r"""Sensor values to linear RAW: ``(raw - black_level) / (white_level - black_level)``.
 
     Args:
-        raw: ``(*, C, H, W)`` sensor values, integer (e.g. uint16) or float, finite.
-            Integer values above ``white_level`` raise (they cannot come from the sensor).
+        raw: ``(*, C, H, W)`` sensor values ``>= 0``, integer (e.g. uint16) or float,
+            finite.  Negative values raise (a sensor count cannot be negative), and so do
+            integer values above ``white_level`` (they cannot come from the sensor).
         black_level: scalar, or ``C`` values (one per channel), ``0 <= b < white_level``.
         white_level: saturation value, e.g. ``2**bit_depth - 1``.
         dtype: floating output dtype; default ``raw``'s dtype if floating, else float32.
@@ -85,8 +103,9 @@ def normalize_levels(
         below black stay negative).  Differentiable for floating ``raw``.
 
     Raises:
-        ValueError: ``black_level >= white_level``, negative ``black_level``, wrong number of
-            black levels, NaN/Inf, integer values above ``white_level``.
+        ValueError: ``black_level >= white_level``, negative ``black_level``, ``white_level``
+            not in ``(0, 2**32 - 1]``, wrong number of black levels, NaN/Inf, negative
+            values, integer values above ``white_level``.
         TypeError: ``raw`` is not an array, or is bool/complex; ``dtype`` not floating.
 
     Example:
@@ -101,10 +120,15 @@ def normalize_levels(
     check_levels(black_level, white_level)
     if dtype is None:
         dtype = raw.dtype if raw.is_floating_point() else torch.float32
-    if not dtype.is_floating_point:
-        raise TypeError(f"dtype: expected a floating dtype, got {dtype}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype: expected a floating torch dtype, got {dtype}")
     x = raw.to(dtype)
     check_finite(x, "raw")
+    if x.numel() and float(x.detach().min()) < 0:
+        raise ValueError(
+            f"raw: expected sensor values >= 0 (counts before black subtraction), got a "
+            f"minimum of {float(x.detach().min())}"
+        )
     if not raw.is_floating_point() and x.numel() and float(x.detach().max()) > white_level:
         raise ValueError(
             f"raw: integer sensor values must be <= white_level={white_level}, got {float(x.max())}"
@@ -132,7 +156,9 @@ def denormalize_levels(
     Args:
         x: ``(*, C, H, W)`` floating linear RAW, finite.
         black_level, white_level: as in :func:`normalize_levels`.
-        dtype: integer output dtype (default ``torch.uint16``).
+        dtype: integer output dtype (default ``torch.uint16``) that holds
+            ``[0, white_level]`` (``white_level=70000`` with uint16 raises rather than
+            wrapping around).
         clip: if False (default), values that round outside ``[0, white_level]`` raise;
             if True they are clamped there (what a saturating sensor and ADC do).
 
@@ -140,8 +166,9 @@ def denormalize_levels(
         ``(*, C, H, W)`` integers of ``dtype``.
 
     Raises:
-        ValueError: out-of-range values with ``clip=False``; bad levels; NaN/Inf.
-        TypeError: ``x`` not floating; ``dtype`` not an integer dtype.
+        ValueError: out-of-range values with ``clip=False``; bad levels; NaN/Inf;
+            ``white_level`` above what ``dtype`` holds.
+        TypeError: ``x`` not floating; ``dtype`` not an integer dtype; ``clip`` not a bool.
 
     Example:
         >>> import torch
@@ -154,8 +181,15 @@ def denormalize_levels(
         raise ValueError(f"x: expected shape (*, C, H, W), got {tuple(x.shape)}")
     check_finite(x, "x")
     check_levels(black_level, white_level)
-    if dtype.is_floating_point or dtype.is_complex or dtype == torch.bool:
-        raise TypeError(f"dtype: expected an integer dtype, got {dtype}")
+    check_bool(clip, "clip")
+    if (
+        not isinstance(dtype, torch.dtype)
+        or dtype.is_floating_point
+        or dtype.is_complex
+        or dtype == torch.bool
+    ):
+        raise TypeError(f"dtype: expected an integer torch dtype, got {dtype}")
+    check_dtype_capacity(dtype, white_level, "dtype")
     work = torch.float64
     b = _level_tensor(black_level, x, work)
     v = torch.round(x.detach().to(work) * (white_level - b) + b)

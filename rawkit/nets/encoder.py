@@ -176,7 +176,7 @@ class PixelSearchEncoder(nn.Module):
         )
 
     def forward(self, srgb: torch.Tensor) -> torch.Tensor:
-        check_image(srgb, "srgb", channels=self.in_channels, even=True)
+        check_image(srgb, "srgb", channels=self.in_channels, even=True, like=self)
         x, lead = flatten_batch(srgb)
         f = self.project(self.body(self.down(self.stem(x))))
         f = F.normalize(f, dim=1, eps=1e-12)

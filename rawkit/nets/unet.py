@@ -109,8 +109,11 @@ def check_int(value: Any, name: str, *, minimum: int) -> int:
     return value
 
 
-def check_image(x: Any, name: str, *, channels: int, even: bool) -> None:
-    """Validate a network input ``(*, channels, H, W)``: a floating tensor, even H, W if asked."""
+def check_image(
+    x: Any, name: str, *, channels: int, even: bool, like: nn.Module | None = None
+) -> None:
+    """Validate a network input ``(*, channels, H, W)``: a finite floating tensor, even H, W
+    if asked, and (with ``like``) the dtype and device of the module's parameters."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(
             f"{name}: expected a torch.Tensor (networks take tensors; wrap NumPy arrays with "
@@ -118,6 +121,16 @@ def check_image(x: Any, name: str, *, channels: int, even: bool) -> None:
         )
     if not x.is_floating_point():
         raise TypeError(f"{name}: expected a floating dtype, got {x.dtype}")
+    param = next(like.parameters(), None) if like is not None else None
+    if param is not None and x.dtype != param.dtype:
+        raise TypeError(
+            f"{name}: expected dtype {param.dtype} (the network's parameters; convert the input "
+            f"with .to({param.dtype}) or the network with .to({x.dtype})), got {x.dtype}"
+        )
+    if param is not None and x.device != param.device:
+        raise ValueError(
+            f"{name}: expected a tensor on {param.device} (the network's device), got {x.device}"
+        )
     if x.ndim < 3 or x.shape[-3] != channels:
         raise ValueError(f"{name}: expected shape (*, {channels}, H, W), got {tuple(x.shape)}")
     h, w = x.shape[-2:]
@@ -128,6 +141,8 @@ def check_image(x: Any, name: str, *, channels: int, even: bool) -> None:
             f"{name}: expected an even height and width (each packed RAW site covers a 2x2 "
             f"block of sRGB pixels), got H={h}, W={w}"
         )
+    if x.numel() and not bool(torch.isfinite(x.detach()).all()):
+        raise ValueError(f"{name}: expected finite values, got NaN or Inf")
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -197,6 +212,10 @@ class UNetTrunk(nn.Module):
         self, in_channels: int, *, width: int, depth: int, guide_channels: int = 0
     ) -> None:
         super().__init__()
+        check_int(in_channels, "in_channels", minimum=1)
+        check_int(width, "width", minimum=1)
+        check_int(depth, "depth", minimum=0)
+        check_int(guide_channels, "guide_channels", minimum=0)
         self.in_channels, self.width, self.depth = in_channels, width, depth
         self.guide_channels = guide_channels
         widths = [width * 2**i for i in range(depth + 1)]
@@ -348,7 +367,9 @@ class UNet(nn.Module):
         )
 
     def forward(self, srgb: torch.Tensor) -> torch.Tensor:
-        check_image(srgb, "srgb", channels=self.in_channels, even=self.output == "packed")
+        check_image(
+            srgb, "srgb", channels=self.in_channels, even=self.output == "packed", like=self
+        )
         x, lead = flatten_batch(srgb)
         y = self.head(self.trunk(self.stem(x)))
         if self.head_kind == "sigmoid":
