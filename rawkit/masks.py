@@ -27,8 +27,16 @@ import torch
 
 from rawkit._checks import check_choice, check_dtype, check_finite, check_shape, check_tensor_like
 from rawkit._tensor import Array, numpy_compat
+from rawkit.flow import forward_backward_error, out_of_frame, warp
 
-__all__ = ["REDUCTIONS", "Reduction", "overexposure", "warp_error", "warp_error_confidence"]
+__all__ = [
+    "REDUCTIONS",
+    "Reduction",
+    "occlusion",
+    "overexposure",
+    "warp_error",
+    "warp_error_confidence",
+]
 
 #: How a per-channel quantity becomes one value per pixel.
 Reduction = Literal["max", "mean"]
@@ -195,3 +203,60 @@ def warp_error_confidence(
     sc = _check_number(scale, "scale", low=0.0, high=float("inf"), closed_low=False)
     err = cast(torch.Tensor, warp_error(warped, current, reduce=reduce))
     return torch.exp(-err / sc)
+
+
+@numpy_compat
+def occlusion(
+    flow: Array,
+    reverse: Array,
+    *,
+    alpha: float = 0.01,
+    beta: float = 0.5,
+    frame_edges: bool = True,
+) -> Array:
+    r"""Occlusion estimate from forward-backward consistency: 1 = occluded or unreliable.
+
+    ``flow`` is the backward flow of frame ``b`` into frame ``a`` and ``reverse`` the
+    flow of ``a`` into ``b`` (:func:`rawkit.flow.forward_backward_error`).  With
+    :math:`\hat w = \mathrm{reverse}(p + w(p))` sampled by :func:`rawkit.flow.warp`, a
+    pixel is marked when the round trip does not come back (Sundaram, Brox & Keutzer,
+    ECCV 2010, Eq. 5):
+
+    .. math::  |w + \hat w|^2 > \alpha\,(|w|^2 + |\hat w|^2) + \beta
+
+    and, with ``frame_edges``, also where ``p + w(p)`` leaves frame ``a``
+    (:func:`rawkit.flow.out_of_frame`).  Both disocclusions (points ``b`` shows that
+    ``a`` hid) and flow failures are caught; what remains is where the backward warp
+    of frame ``a`` can be trusted.  Not differentiable (a threshold).
+
+    Args:
+        flow: ``(*, 2, H, W)`` float, ``b`` -> ``a`` in pixels.
+        reverse: ``(*, 2, H, W)`` float, ``a`` -> ``b``, same shape.
+        alpha: relative tolerance >= 0 (0.01 as Sundaram et al.).
+        beta: absolute tolerance in squared pixels >= 0 (0.5 as Sundaram et al.).
+        frame_edges: also mark flows that leave the frame (default True).
+
+    Returns:
+        ``(*, 1, H, W)`` float 0/1 mask, dtype of ``flow``.
+
+    Raises:
+        TypeError, ValueError: bad flows or shapes, negative tolerances.
+
+    Example:
+        >>> import torch
+        >>> fw = torch.zeros(2, 3, 4); fw[0] = -1.0  # b(p) = a(p - 1): a moved right
+        >>> occlusion(fw, -fw)[0].tolist()  # column 0 of b was not in a
+        [[1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
+    """
+    a = _check_number(alpha, "alpha", low=0.0, high=float("inf"), closed_low=True)
+    b = _check_number(beta, "beta", low=0.0, high=float("inf"), closed_low=True)
+    if not isinstance(frame_edges, bool):
+        raise TypeError(f"frame_edges: expected a bool, got {type(frame_edges).__name__}")
+    err = cast(torch.Tensor, forward_backward_error(flow, reverse))
+    flow, reverse = cast(torch.Tensor, flow), cast(torch.Tensor, reverse)
+    back = cast(torch.Tensor, warp(reverse, flow, padding="border"))
+    bound = a * (flow.square().sum(-3, keepdim=True) + back.square().sum(-3, keepdim=True)) + b
+    occluded = err.square() > bound
+    if frame_edges:
+        occluded = occluded | cast(torch.Tensor, out_of_frame(flow))
+    return occluded.to(flow.dtype)

@@ -131,3 +131,46 @@ def test_warp_error_rejects_mismatch() -> None:
         masks.warp_error(np.zeros((3, 4, 4)), np.zeros((3, 4, 5)))
     with pytest.raises(ValueError, match="scale"):
         masks.warp_error_confidence(np.zeros((3, 4, 4)), np.zeros((3, 4, 4)), scale=0.0)
+
+
+# ----------------------------------------------------------------------- occlusion
+
+
+def _square_scene(v: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A 6x6 square moving by ``v`` over a static background; true flows, disocclusion."""
+    h, w = 20, 24
+    top, left, size = 7, 6, 6
+    vx, vy = v
+    in_a = torch.zeros(h, w, dtype=torch.bool)
+    in_a[top : top + size, left : left + size] = True
+    in_b = torch.zeros(h, w, dtype=torch.bool)
+    in_b[top + vy : top + vy + size, left + vx : left + vx + size] = True
+    bw = torch.zeros(2, h, w, dtype=torch.float64)  # b -> a: object pixels came from p - v
+    bw[0][in_b], bw[1][in_b] = -vx, -vy
+    fw = torch.zeros(2, h, w, dtype=torch.float64)  # a -> b
+    fw[0][in_a], fw[1][in_a] = vx, vy
+    disoccluded = in_a & ~in_b  # background in b that the square hid in a
+    return bw, fw, disoccluded
+
+
+@pytest.mark.parametrize("v", [(3, 0), (-2, 2), (0, -4)])
+def test_occlusion_marks_exactly_the_disoccluded_pixels(v: tuple[int, int]) -> None:
+    bw, fw, disoccluded = _square_scene(v)
+    m = masks.occlusion(bw, fw)
+    assert m.shape == (1, 20, 24) and m.dtype == torch.float64
+    assert torch.equal(m[0].bool(), disoccluded)
+
+
+def test_occlusion_frame_edges_and_tolerance() -> None:
+    flow = torch.zeros(2, 4, 5)
+    flow[0] = 1.0  # consistent translation; the last column leaves the frame
+    m = masks.occlusion(flow, -flow)
+    assert m[0, :, -1].eq(1).all() and m[0, :, :-1].eq(0).all()
+    assert masks.occlusion(flow, -flow, frame_edges=False).eq(0).all()
+    # an inconsistency of 0.5 px passes beta=0.5 (0.25 <= 0.5), one of 1 px does not
+    assert masks.occlusion(flow, -flow + 0.5 / 2**0.5, frame_edges=False).eq(0).all()
+    assert masks.occlusion(flow, -flow + 1.0, frame_edges=False).eq(1).all()
+    with pytest.raises(ValueError, match="alpha"):
+        masks.occlusion(flow, -flow, alpha=-1.0)
+    with pytest.raises(ValueError, match="reverse"):
+        masks.occlusion(flow, flow[:, :3])
