@@ -133,7 +133,7 @@ def estimate_flow(
     ga = _grey_u8(a.reshape(-1, *a.shape[-3:]))
     gb = _grey_u8(b.reshape(-1, *b.shape[-3:]))
     out = empty_output((ga.shape[0], 2, h, w), like=a.detach(), dtype=torch.float32)
-    dis = cv2.DISOpticalFlow_create(_DIS[preset]) if method == "dis" else None
+    dis = cv2.DISOpticalFlow_create(_DIS[preset]) if method == "dis" else None  # type: ignore[attr-defined]
     for i in range(ga.shape[0]):
         if dis is not None:
             f = dis.calc(gb[i], ga[i], None)
