@@ -17,8 +17,11 @@ data that breaks a format's rules (dtype, shape, range) raises :class:`ValueErro
   :func:`write_aim22_rgb`, :func:`aim22_pairs`, :func:`aim22_val_rgb` -- AIM 2022.
 - :func:`read_image`, :func:`write_image` -- PNG 8/16-bit, JPEG with quality.
 - :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_weights` -- weights.
+- :func:`atomic_write`, :func:`check_writable` -- the atomic, no-clobber writing that
+  every rawkit writer uses (for writers outside ``rawkit.io``).
 """
 
+from rawkit.io._atomic import atomic_write, check_writable
 from rawkit.io._files import FileFormatError
 from rawkit.io.aim22 import (
     AIM22_MAX,
@@ -52,7 +55,7 @@ from rawkit.io.images import (
     to_hwc,
     write_image,
 )
-from rawkit.io.raw import RawImage, UnsupportedRawError, read_camera, read_raw
+from rawkit.io.raw import RawImage, UnsupportedRawError, apply_flip, read_camera, read_raw
 
 __all__ = [
     "AIM22_MAX",
@@ -68,6 +71,9 @@ __all__ = [
     "UnsupportedRawError",
     "aim22_pairs",
     "aim22_val_rgb",
+    "apply_flip",
+    "atomic_write",
+    "check_writable",
     "from_hwc",
     "illuminant_code",
     "illuminant_name",

@@ -1,0 +1,764 @@
+r"""The pipeline contract: one interface for every method, a registry, one save format.
+
+A reverse-ISP method is a subclass of :class:`Pipeline` with a frozen
+:class:`PipelineConfig` and five small hooks; everything a user calls is implemented
+once here, so it validates, converts and tiles the same way for every method:
+
+============================  ==============================================================
+public (here, once)           what the subclass implements
+============================  ==============================================================
+``cls.fit(data, config)``     ``_fit(pairs, *, seed, progress)``: train in place
+``p.reconstruct(srgb)``       ``_reconstruct(srgb (B,3,H,W), *, metadata) -> (B,4,H/2,W/2)``
+``p.encode_metadata(raw,..)`` ``_encode_metadata(raw (B,4,h,w), srgb) -> bytes``
+``p.save(folder)``            ``state_tensors() -> {name: tensor}``
+``Pipeline.load(folder)``     ``load_state_tensors({name: tensor})``
+============================  ==============================================================
+
+**Validation before work.**  Public methods check every argument (types, shapes,
+dtypes, finiteness, seeds, output paths) before any training, inference or writing,
+and raise ``TypeError``/``ValueError``/``OSError`` subclasses naming the argument.
+Training data is converted once into a :class:`rawkit.data.PairSet`.
+
+**Tiled inference.**  :meth:`Pipeline.reconstruct` runs ``_reconstruct`` on
+overlapping tiles (:func:`rawkit.pipelines.tiling.tiled_apply`) when the class sets
+``tileable = True`` (convolutional methods), so any image size fits in bounded memory;
+methods whose output depends on the whole image (per-image metadata, position-dependent
+inverses) set ``tileable = False``.
+
+**One save format** (``format_version`` :data:`FORMAT_VERSION`): a folder with
+
+* ``pipeline.json``: ``format`` (:data:`FORMAT`), ``format_version``, ``pipeline`` (the
+  registry name), ``config`` (:meth:`PipelineConfig.to_dict`), ``rawkit_version``,
+  ``weights`` (file name, SHA-256, storage dtype) and free ``info`` notes;
+* ``weights.safetensors``: the learned tensors (:meth:`Pipeline.state_tensors`) in the
+  `safetensors <https://github.com/huggingface/safetensors>`_ format: no pickle, nothing
+  executable, checked against the SHA-256 before it is parsed.  ``save(..., dtype=
+  "float16")`` halves it for shipping; floating tensors come back as float32.
+
+Both files are written atomically (:func:`rawkit.io.atomic_write`), the weights first,
+so a folder with a ``pipeline.json`` is complete.
+
+Example:
+    >>> import dataclasses, torch
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class HalfConfig(PipelineConfig):
+    ...     gain: float = 1.0
+    >>> class Half(Pipeline):  # a toy: every packed site is the mean of its 2x2 block
+    ...     name, Config, learned = "doc_half", HalfConfig, False
+    ...     def _reconstruct(self, srgb, *, metadata):
+    ...         m = torch.nn.functional.avg_pool2d(srgb, 2) * self.config.gain
+    ...         return torch.cat([m[:, :1], m[:, 1:2], m[:, 1:2], m[:, 2:]], 1)
+    >>> Half().reconstruct(torch.rand(2, 3, 8, 10)).shape
+    torch.Size([2, 4, 4, 5])
+    >>> HalfConfig.from_dict({"gain": 2.0})
+    HalfConfig(gain=2.0)
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import errno
+import hashlib
+import json
+import math
+import os
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+
+from rawkit import __version__
+from rawkit._checks import (
+    check_bool,
+    check_choice,
+    check_dtype,
+    check_finite,
+    check_int,
+    check_seed,
+    check_tensor_like,
+)
+from rawkit._tensor import Array, to_numpy, to_tensor
+from rawkit.data.pairs import PairSet
+from rawkit.io import FileFormatError, atomic_write
+from rawkit.pipelines.tiling import tiled_apply
+
+__all__ = [
+    "CONFIG_FILE",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "NotFittedError",
+    "Pipeline",
+    "PipelineConfig",
+    "PipelineConfigError",
+    "PipelineFormatError",
+    "WEIGHTS_FILE",
+    "check_srgb",
+    "register",
+    "registry",
+    "setting",
+    "unregister",
+]
+
+#: ``format`` of ``pipeline.json``.
+FORMAT = "rawkit.pipeline"
+#: Version of the folder layout written by :meth:`Pipeline.save`.  Version 1 was the
+#: ``rawkit.PriorRAWPipeline`` folder (``torch.save`` checkpoints), no longer read.
+FORMAT_VERSION = 2
+#: File names of a saved pipeline folder.
+CONFIG_FILE = "pipeline.json"
+WEIGHTS_FILE = "weights.safetensors"
+_OLD_FORMATS = {"rawkit.PriorRAWPipeline": 1}
+_STORAGE = ("float32", "float16")
+
+P = TypeVar("P", bound="Pipeline")
+C = TypeVar("C", bound="PipelineConfig")
+
+
+class PipelineConfigError(ValueError):
+    """A configuration that does not fit its dataclass (unknown key, bad value)."""
+
+
+class PipelineFormatError(FileFormatError):
+    """A saved pipeline folder that this rawkit cannot read (old format, corrupt weights)."""
+
+
+class NotFittedError(ValueError):
+    """A learned pipeline used before :meth:`Pipeline.fit` or :meth:`Pipeline.load`."""
+
+
+# --------------------------------------------------------------------------- configs
+
+
+def setting(default: Any, help: str, *, choices: tuple[Any, ...] | None = None) -> Any:  # noqa: A002
+    """A config field with its ``--help`` text (and choices), read by the CLI and docs.
+
+    The default lives here only: command-line options and bench presets are built from
+    the field (:func:`rawkit.pipelines.config_options`).
+    """
+    meta = {"help": help, "choices": choices}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError(f"default: expected an immutable value (use a tuple), got {default!r}")
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """Base of every pipeline's settings: a frozen dataclass with a JSON round trip.
+
+    Subclasses add fields (ideally with :func:`setting`, which records the help text)
+    and check their values in ``__post_init__``.  Values are JSON scalars or tuples of
+    them; ``from_dict`` turns JSON lists back into tuples.
+
+    Example:
+        >>> @dataclasses.dataclass(frozen=True)
+        ... class Demo(PipelineConfig):
+        ...     steps: int = 10
+        ...     rows: tuple[str, ...] = ("a",)
+        >>> Demo.from_json(Demo(steps=3).to_json())
+        Demo(steps=3, rows=('a',))
+        >>> Demo.from_dict({"step": 3})
+        Traceback (most recent call last):
+        ...
+        rawkit.pipelines.base.PipelineConfigError: config: unknown key(s) ['step'] for Demo; expected some of ['rows', 'steps']
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON values (tuples become lists)."""
+        return json.loads(self.to_json())
+
+    def to_json(self) -> str:
+        """The settings as a JSON object (keys sorted)."""
+        return json.dumps(
+            {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, sort_keys=True
+        )
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The names of the settings."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_dict(cls: type[C], values: Mapping[str, Any]) -> C:
+        """Build a config from a mapping; unknown keys and bad values are rejected.
+
+        Raises:
+            TypeError: ``values`` is not a mapping.
+            PipelineConfigError: an unknown key, or a value the config's checks reject.
+        """
+        if not isinstance(values, Mapping):
+            raise TypeError(f"config: expected a mapping, got {type(values).__name__}")
+        known = cls.field_names()
+        unknown = sorted(str(k) for k in values if k not in known)
+        if unknown:
+            raise PipelineConfigError(
+                f"config: unknown key(s) {unknown} for {cls.__name__}; expected some of "
+                f"{sorted(known)}"
+            )
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        try:
+            return cls(**kw)
+        except PipelineConfigError:
+            raise
+        except (TypeError, ValueError) as e:
+            raise PipelineConfigError(f"config ({cls.__name__}): {e}") from e
+
+    @classmethod
+    def from_json(cls: type[C], text: str) -> C:
+        """Inverse of :meth:`to_json`."""
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise PipelineConfigError(f"config: not valid JSON ({e})") from e
+        return cls.from_dict(values)
+
+    def replace(self: C, **changes: Any) -> C:
+        """A copy with some settings changed (unknown names rejected like :meth:`from_dict`)."""
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, (list, dict, set)):
+                raise PipelineConfigError(
+                    f"{f.name}: expected an immutable value (a tuple), got {type(v).__name__}"
+                )
+            choices = f.metadata.get("choices")
+            if choices is not None and v not in choices:
+                raise PipelineConfigError(f"{f.name}: expected one of {list(choices)}, got {v!r}")
+
+
+def field_type(config: type[PipelineConfig], name: str) -> Any:
+    """The resolved type annotation of one config field."""
+    return typing.get_type_hints(config)[name]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_srgb(x: Any, name: str = "srgb") -> None:
+    """A floating ``(*, 3, H, W)`` tensor or array with even ``H, W >= 2`` and finite values."""
+    check_tensor_like(x, name)
+    check_dtype(x, ["float"], name)
+    if x.ndim < 3 or x.shape[-3] != 3:
+        raise ValueError(f"{name}: expected shape (*, 3, H, W), got {tuple(x.shape)}")
+    h, w = x.shape[-2:]
+    if h < 2 or w < 2 or h % 2 or w % 2:
+        raise ValueError(
+            f"{name}: expected an even height and width >= 2 (one packed RAW site per 2x2 "
+            f"block), got H={h}, W={w}"
+        )
+    check_finite(to_tensor(x) if isinstance(x, np.ndarray) else x, name)
+
+
+def _check_packed_for(raw: Any, srgb: Any) -> None:
+    check_tensor_like(raw, "raw")
+    check_dtype(raw, ["float"], "raw")
+    want = (*srgb.shape[:-3], 4, srgb.shape[-2] // 2, srgb.shape[-1] // 2)
+    if tuple(raw.shape) != want:
+        raise ValueError(
+            f"raw: expected packed RAW of shape {want} for srgb {tuple(srgb.shape)}, "
+            f"got {tuple(raw.shape)}"
+        )
+    check_finite(to_tensor(raw) if isinstance(raw, np.ndarray) else raw, "raw")
+
+
+def _as_batch(x: Array, channels: int) -> torch.Tensor:
+    t = to_tensor(x) if isinstance(x, np.ndarray) else x
+    return t.reshape(-1, channels, *t.shape[-2:]).to(torch.float32)
+
+
+# --------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, type[Pipeline]] = {}
+
+
+def registry() -> Mapping[str, type[Pipeline]]:
+    """The registered pipelines by name (a read-only view)."""
+    from types import MappingProxyType
+
+    return MappingProxyType(_REGISTRY)
+
+
+def register(cls: type[P]) -> type[P]:
+    """Class decorator: add a :class:`Pipeline` subclass to the registry under ``cls.name``.
+
+    Checks the class attributes (``name`` a lower-case identifier, ``Config`` a frozen
+    :class:`PipelineConfig` dataclass, ``learned``/``stores_metadata``/``tileable``
+    bools, ``description`` a non-empty line).  Registering another class under a taken
+    name raises; registering the same class again (a module reload) replaces it.
+
+    Raises:
+        TypeError, ValueError: a class that does not fulfil the contract.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Pipeline)):
+        raise TypeError(f"register: expected a Pipeline subclass, got {cls!r}")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name.isidentifier() or name != name.lower():
+        raise ValueError(f"{cls.__name__}.name: expected a lower-case identifier, got {name!r}")
+    cfg = getattr(cls, "Config", None)
+    if not (
+        isinstance(cfg, type)
+        and issubclass(cfg, PipelineConfig)
+        and dataclasses.is_dataclass(cfg)
+        and cfg.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    ):
+        raise TypeError(
+            f"{cls.__name__}.Config: expected a frozen dataclass subclass of PipelineConfig, "
+            f"got {cfg!r}"
+        )
+    for attr in ("learned", "stores_metadata", "tileable"):
+        if not isinstance(getattr(cls, attr, None), bool):
+            raise TypeError(f"{cls.__name__}.{attr}: expected a bool")
+    if not isinstance(cls.description, str) or not cls.description.strip():
+        raise ValueError(f"{cls.__name__}.description: expected a one-line description")
+    if getattr(cls, "__abstractmethods__", None):
+        raise TypeError(
+            f"{cls.__name__}: implement {sorted(cls.__abstractmethods__)} before registering"
+        )
+    old = _REGISTRY.get(name)
+    if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(
+            f"register: the name {name!r} is taken by {old.__module__}.{old.__qualname__}"
+        )
+    _REGISTRY[name] = cls
+    return cls
+
+
+def unregister(name: str) -> None:
+    """Remove a pipeline from the registry (for test suites that register toy pipelines).
+
+    Raises:
+        ValueError: ``name`` is not registered.
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"name: {name!r} is not registered; registered: {sorted(_REGISTRY)}")
+    del _REGISTRY[name]
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+class Pipeline(abc.ABC):
+    """Base class of every reverse-ISP method (module notes).
+
+    Class attributes a subclass sets: ``name`` (registry key), ``Config`` (frozen
+    :class:`PipelineConfig` subclass), ``learned`` (has trainable weights),
+    ``stores_metadata`` (``encode_metadata`` returns bytes that ``reconstruct`` needs),
+    ``description`` (one line for ``--help``), ``tileable`` (reconstruct tile by tile),
+    ``tile``/``overlap`` (default tiling in sRGB pixels).
+
+    Instance attributes: ``config``; ``info``, a dict of JSON-able notes saved with the
+    pipeline (camera, training times...); ``fitted``.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type[PipelineConfig]]
+    learned: ClassVar[bool] = True
+    stores_metadata: ClassVar[bool] = False
+    description: ClassVar[str] = ""
+    tileable: ClassVar[bool] = True
+    tile: ClassVar[int] = 512
+    overlap: ClassVar[int] = 32
+
+    def __init__(self, config: PipelineConfig | None = None) -> None:
+        cfg = self.Config() if config is None else config
+        if not isinstance(cfg, self.Config):
+            raise TypeError(f"config: expected a {self.Config.__name__}, got {type(cfg).__name__}")
+        self.config = cfg
+        self.info: dict[str, Any] = {}
+        self.fitted = not self.learned
+
+    def __repr__(self) -> str:
+        state = "" if self.fitted else ", not fitted"
+        return f"{type(self).__name__}({self.config!r}{state})"
+
+    # ------------------------------------------------------------------ hooks
+
+    def _fit(self, data: PairSet, *, seed: int, progress: bool) -> None:  # noqa: B027
+        """Train in place on checked data (no-op for methods without training)."""
+
+    @abc.abstractmethod
+    def _reconstruct(self, srgb: torch.Tensor, *, metadata: bytes | None) -> torch.Tensor:
+        """``(B, 3, H, W)`` float32 sRGB (one tile, or the image) -> ``(B, 4, H/2, W/2)``."""
+
+    def _encode_metadata(self, raw: torch.Tensor, srgb: torch.Tensor) -> bytes:
+        """``(B, 4, h, w)`` packed RAW and its ``(B, 3, 2h, 2w)`` sRGB -> bytes."""
+        raise NotImplementedError(f"{type(self).__name__} stores no metadata")
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The learned tensors to save, by name (none for methods without training)."""
+        return {}
+
+    def load_state_tensors(self, tensors: Mapping[str, torch.Tensor]) -> None:
+        """Load tensors produced by :meth:`state_tensors` (float32 on the CPU)."""
+        if tensors:
+            raise ValueError(
+                f"{type(self).__name__} has no learned tensors, got {sorted(tensors)[:5]}"
+            )
+
+    def to(self: P, device: torch.device | str) -> P:
+        """Move every network held as an attribute to ``device``; returns ``self``."""
+        for v in vars(self).values():
+            if isinstance(v, torch.nn.Module):
+                v.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        """Where the pipeline's networks are (the CPU for methods without any)."""
+        for v in vars(self).values():
+            if isinstance(v, torch.nn.Module):
+                for p in v.parameters():
+                    return p.device
+        return torch.device("cpu")
+
+    # ------------------------------------------------------------------ public
+
+    @classmethod
+    def fit(
+        cls: type[P],
+        train_data: Any,
+        config: PipelineConfig | None = None,
+        *,
+        seed: int = 0,
+        progress: bool = True,
+    ) -> P:
+        """Build a pipeline from ``config`` (default: ``cls.Config()``) and train it.
+
+        Args:
+            train_data: training pairs, anything :meth:`rawkit.data.PairSet.from_any`
+                takes (converted and checked once); may be ``None`` for methods that do
+                not learn.
+            config: the settings.
+            seed: seeds every random choice (initialisation, crops, clustering).
+            progress: tqdm progress bars.
+
+        Returns:
+            The trained pipeline.
+
+        Raises:
+            TypeError, ValueError: bad data, config or seed (before any training).
+        """
+        seed = check_seed(seed)
+        progress = check_bool(progress, "progress")
+        inst = cls(config)
+        if train_data is None and cls.learned:
+            raise ValueError(f"train_data: {cls.name} learns from data, got None")
+        data = None if train_data is None else PairSet.from_any(train_data)
+        inst.check_training_data(data)
+        if data is not None:
+            inst._fit(data, seed=seed, progress=progress)
+        inst.info.setdefault("seed", seed)
+        inst.fitted = True
+        return inst
+
+    def check_training_data(self, data: PairSet | None) -> None:  # noqa: B027
+        """Checks of the data against the config (e.g. crops that fit), before training."""
+
+    def _check_fitted(self) -> None:
+        if not self.fitted:
+            raise NotFittedError(
+                f"{type(self).__name__}: not trained; use {type(self).__name__}.fit(data), "
+                "Pipeline.load(folder) or rawkit.pipelines.pretrained(name)"
+            )
+
+    def reconstruct(
+        self,
+        srgb: Array,
+        *,
+        metadata: bytes | None = None,
+        tile: int | None = None,
+        overlap: int | None = None,
+        progress: bool = False,
+    ) -> Array:
+        """Packed RAW from sRGB: ``(*, 3, H, W) -> (*, 4, H/2, W/2)``.
+
+        Args:
+            srgb: float sRGB in ``[0, 1]``, even ``H, W``; a tensor or a NumPy array.
+            metadata: the bytes :meth:`encode_metadata` returned for this image (methods
+                with ``stores_metadata`` only, and then required).
+            tile: tile side in sRGB pixels (even; default ``cls.tile``) for tileable
+                methods; must be None for the others.
+            overlap: overlap between tiles (even, < tile; default ``cls.overlap``).
+            progress: a tqdm bar over the tiles.
+
+        Returns:
+            Packed RAW ``[R, Gr, Gb, B]`` float32, on ``srgb``'s device; NumPy for NumPy
+            input.  Not differentiable (inference).
+
+        Raises:
+            TypeError, ValueError: bad input or settings; NotFittedError before training.
+        """
+        check_srgb(srgb)
+        self._check_fitted()
+        if self.stores_metadata:
+            if not isinstance(metadata, (bytes, bytearray)):
+                raise TypeError(
+                    f"metadata: {self.name} needs the bytes from encode_metadata(raw, srgb), "
+                    f"got {type(metadata).__name__}"
+                )
+            metadata = bytes(metadata)
+        elif metadata is not None:
+            raise ValueError(f"metadata: {self.name} stores no metadata; expected None")
+        if not self.tileable and (tile is not None or overlap is not None):
+            raise ValueError(
+                f"tile, overlap: {self.name} reconstructs whole images (not tileable); "
+                "expected None"
+            )
+        progress = check_bool(progress, "progress")
+        is_np = isinstance(srgb, np.ndarray)
+        x = _as_batch(srgb, 3)
+        lead, (h, w) = tuple(srgb.shape[:-3]), tuple(srgb.shape[-2:])
+        dev = self.device
+
+        def run(t: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                out = self._reconstruct(t.to(dev), metadata=metadata)
+            return out.to(t.device, torch.float32)
+
+        if self.tileable:
+            t = check_int(self.tile if tile is None else tile, "tile", minimum=2, even=True)
+            o = check_int(
+                self.overlap if overlap is None else overlap, "overlap", minimum=0, even=True
+            )
+            if o >= t:
+                raise ValueError(f"overlap: expected less than tile ({t}), got {o}")
+            out = tiled_apply(
+                run, x, tile=t, overlap=o, downsample=2, multiple=2, progress=progress
+            )
+        else:
+            out = run(x)
+            if tuple(out.shape) != (x.shape[0], 4, h // 2, w // 2):
+                raise ValueError(
+                    f"{type(self).__name__}._reconstruct: expected shape "
+                    f"{(x.shape[0], 4, h // 2, w // 2)}, got {tuple(out.shape)}"
+                )
+        out = out.reshape(*lead, 4, h // 2, w // 2)  # type: ignore[union-attr]
+        return to_numpy(out) if is_np else out
+
+    def encode_metadata(self, raw: Array, srgb: Array) -> bytes:
+        """The per-image metadata a camera would store: bytes that :meth:`reconstruct` needs.
+
+        Args:
+            raw: the true packed RAW ``(*, 4, H/2, W/2)`` float in ``[0, 1]``.
+            srgb: its sRGB ``(*, 3, H, W)``.
+
+        Returns:
+            The metadata; its length is what the quality bench reports as bytes.
+
+        Raises:
+            ValueError: a method that stores no metadata, or mismatched shapes.
+        """
+        if not self.stores_metadata:
+            raise ValueError(f"{self.name} stores no metadata (stores_metadata is False)")
+        check_srgb(srgb)
+        _check_packed_for(raw, srgb)
+        self._check_fitted()
+        out = self._encode_metadata(_as_batch(raw, 4), _as_batch(srgb, 3))
+        if not isinstance(out, bytes):
+            raise TypeError(
+                f"{type(self).__name__}._encode_metadata: expected bytes, got {type(out).__name__}"
+            )
+        return out
+
+    # ------------------------------------------------------------------ files
+
+    def save(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        dtype: str = "float32",
+    ) -> Path:
+        """Write the pipeline to ``folder`` (created if missing) in the shared format.
+
+        Args:
+            folder: destination folder.
+            overwrite: replace an existing ``pipeline.json``/``weights.safetensors``.
+            dtype: storage of floating tensors, ``"float32"`` or ``"float16"`` (half
+                the size, for shipping; loading returns float32).
+
+        Returns:
+            The folder.
+
+        Raises:
+            FileExistsError: the files exist and ``overwrite`` is false (nothing written).
+            NotFittedError: an untrained learned pipeline.
+        """
+        if not isinstance(folder, (str, os.PathLike)):
+            raise TypeError(f"folder: expected a str or os.PathLike, got {type(folder).__name__}")
+        overwrite = check_bool(overwrite, "overwrite")
+        check_choice(dtype, _STORAGE, "dtype")
+        self._check_fitted()
+        d = Path(folder)
+        if d.exists() and not d.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "expected a folder", os.fspath(d))
+        files = (d / WEIGHTS_FILE, d / CONFIG_FILE)
+        if not overwrite:
+            for f in files:
+                if f.exists():
+                    raise FileExistsError(
+                        errno.EEXIST, "file exists; pass overwrite=True to replace it", os.fspath(f)
+                    )
+        tensors = self._checked_state()
+        if dtype == "float16":
+            tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+        blob = _safetensors_bytes(tensors)
+        doc = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "pipeline": self.name,
+            "config": self.config.to_dict(),
+            "rawkit_version": __version__,
+            "weights": {
+                "file": WEIGHTS_FILE,
+                "sha256": hashlib.sha256(blob).hexdigest(),
+                "dtype": dtype,
+                "tensors": len(tensors),
+            },
+            "info": _jsonable(self.info, "info"),
+        }
+        d.mkdir(parents=True, exist_ok=True)
+        with atomic_write(files[0], overwrite=overwrite) as f:
+            f.write(blob)
+        with atomic_write(files[1], overwrite=overwrite) as f:
+            f.write((json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
+        return d
+
+    def _checked_state(self) -> dict[str, torch.Tensor]:
+        tensors = self.state_tensors()
+        if not isinstance(tensors, Mapping):
+            raise TypeError(f"{type(self).__name__}.state_tensors: expected a dict of tensors")
+        out = {}
+        for k, v in tensors.items():
+            if not isinstance(k, str) or not isinstance(v, torch.Tensor):
+                raise TypeError(
+                    f"{type(self).__name__}.state_tensors: expected str -> Tensor, got "
+                    f"{type(k).__name__} -> {type(v).__name__}"
+                )
+            out[k] = v.detach().to("cpu").contiguous()
+        return out
+
+    @classmethod
+    def load(
+        cls: type[P], folder: str | os.PathLike[str], *, device: torch.device | str = "cpu"
+    ) -> P:
+        """Read a folder written by :meth:`save`.
+
+        ``Pipeline.load`` returns an instance of whichever registered pipeline wrote the
+        folder; ``SomePipeline.load`` also checks that it is that pipeline.
+
+        Raises:
+            FileNotFoundError: no ``pipeline.json`` or weights file.
+            PipelineFormatError: another or an older format (the message names its
+                version), a newer version, weights that fail their SHA-256.
+            PipelineConfigError: a config this rawkit does not know.
+            ValueError: a pipeline name that is not registered, or not ``cls``'s.
+        """
+        if not isinstance(folder, (str, os.PathLike)):
+            raise TypeError(f"folder: expected a str or os.PathLike, got {type(folder).__name__}")
+        d = Path(folder)
+        doc = read_description(d)
+        name = doc["pipeline"]
+        if name not in _REGISTRY:
+            raise ValueError(
+                f"folder: {d} holds a {name!r} pipeline, which is not registered here; "
+                f"registered: {sorted(_REGISTRY)}"
+            )
+        klass = _REGISTRY[name]
+        if cls is not Pipeline and not issubclass(klass, cls):
+            raise ValueError(f"folder: {d} holds a {name!r} pipeline, not a {cls.name!r} one")
+        config = klass.Config.from_dict(doc["config"])
+        tensors = _read_weights(d, doc)
+        inst = klass(config)
+        inst.load_state_tensors(tensors)
+        inst.info = dict(doc.get("info") or {})
+        inst.fitted = True
+        return inst.to(device)  # type: ignore[return-value]
+
+
+def read_description(folder: Path) -> dict[str, Any]:
+    """Read and check a saved pipeline's ``pipeline.json`` (format and version)."""
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            errno.ENOENT, f"not a saved rawkit pipeline (no {CONFIG_FILE})", os.fspath(folder)
+        )
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PipelineFormatError(path, f"not valid JSON ({e})") from e
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if fmt in _OLD_FORMATS:
+        version = doc.get("version", _OLD_FORMATS[fmt])
+        raise PipelineFormatError(
+            path,
+            f"a {fmt} folder, format version {version}, written by an older rawkit; "
+            f"this rawkit reads {FORMAT} format version {FORMAT_VERSION} only. Retrain with "
+            "`rawkit train priorraw -o FOLDER` (or Pipeline.fit) and save again.",
+        )
+    if fmt != FORMAT:
+        raise PipelineFormatError(path, f"expected format {FORMAT!r}, got {fmt!r}")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 2:
+        raise PipelineFormatError(
+            path,
+            f"format version {version!r}; this rawkit ({__version__}) reads "
+            f"{FORMAT} version {FORMAT_VERSION}",
+        )
+    for key in ("pipeline", "config", "weights"):
+        if key not in doc:
+            raise PipelineFormatError(path, f"missing {key!r}")
+    return doc
+
+
+def _read_weights(folder: Path, doc: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load as st_load
+
+    w = doc["weights"]
+    path = folder / str(w.get("file", WEIGHTS_FILE))
+    if not path.is_file():
+        raise FileNotFoundError(errno.ENOENT, "weights file missing", os.fspath(path))
+    blob = path.read_bytes()
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != w.get("sha256"):
+        raise PipelineFormatError(
+            path,
+            f"SHA-256 {digest[:16]}... does not match {CONFIG_FILE} "
+            f"({str(w.get('sha256'))[:16]}...): the file is corrupt or was replaced",
+        )
+    try:
+        tensors = st_load(blob)
+    except Exception as e:  # safetensors raises its own error type
+        raise PipelineFormatError(path, f"not a safetensors file ({e})") from e
+    return {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+
+
+def _safetensors_bytes(tensors: Mapping[str, torch.Tensor]) -> bytes:
+    from safetensors.torch import save as st_save
+
+    return st_save(dict(tensors))
+
+
+def _jsonable(value: Any, name: str) -> Any:
+    """``value`` if it survives a JSON round trip unchanged in kind; else TypeError."""
+    try:
+        text = json.dumps(value, allow_nan=False, default=_plain)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name}: expected JSON-able values, {e}") from e
+    return json.loads(text)
+
+
+def _plain(o: Any) -> Any:
+    if isinstance(o, (np.integer, np.floating)):
+        v = o.item()
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"non-finite {v}")
+        return v
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(f"cannot store a {type(o).__name__}")
