@@ -7,6 +7,8 @@ The temporal-affinity step of FAGDN (``002_*``, Sec. 4.2):
   (:data:`FlowFn`) can replace it (:mod:`rawkit.flow.estimate`);
 * :func:`warp` -- :math:`\tilde y_{t+1} = \Omega(y_t, o_{t\to t+1})` (Eq. 5), backward
   bilinear warping, differentiable, exact for integer flows (:mod:`rawkit.flow.warp`);
+  :func:`warp_packed` warps a packed RAW plane by plane with the flow read at each
+  plane's Bayer sites;
 * :func:`forward_backward_error`, :func:`out_of_frame` -- consistency of a flow pair
   and where a flow leaves the frame; :func:`rawkit.masks.occlusion` turns them into an
   occlusion estimate;
@@ -26,6 +28,7 @@ from rawkit.flow.warp import (
     forward_backward_error,
     out_of_frame,
     warp,
+    warp_packed,
 )
 
 __all__ = [
@@ -41,4 +44,5 @@ __all__ = [
     "forward_backward_error",
     "out_of_frame",
     "warp",
+    "warp_packed",
 ]

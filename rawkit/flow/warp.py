@@ -43,6 +43,7 @@ import torch
 
 from rawkit._checks import check_choice, check_dtype, check_finite, check_shape, check_tensor_like
 from rawkit._tensor import Array, numpy_compat
+from rawkit.cfa import Pattern, channel_sites, check_pattern
 
 __all__ = [
     "PADDINGS",
@@ -51,6 +52,7 @@ __all__ = [
     "forward_backward_error",
     "out_of_frame",
     "warp",
+    "warp_packed",
 ]
 
 Padding = Literal["border", "zeros", "reflection"]
@@ -156,6 +158,64 @@ def warp(x: Array, flow: Array, *, padding: Padding = "border") -> Array:
             index = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).reshape(-1, 1, h * w)
             out = out + weight * flat.gather(2, index.expand(-1, c, -1))
     return out.reshape(*lead, c, h, w)
+
+
+@numpy_compat
+def warp_packed(
+    packed: Array, flow: Array, *, pattern: Pattern, padding: Padding = "border"
+) -> Array:
+    r"""Backward-warp a packed RAW ``(*, 4, H/2, W/2)`` by a full-resolution flow (Eq. 5).
+
+    Each packed channel is a plane of Bayer sites: channel ``k`` of ``[R, Gr, Gb, B]``
+    holds the mosaic pixels ``(2i + dy_k, 2j + dx_k)`` (:func:`rawkit.cfa.channel_sites`
+    of ``pattern``).  A site that moves by ``flow`` mosaic pixels moves by ``flow / 2``
+    plane pixels, so plane ``k`` is warped by :func:`warp` with
+    ``flow[..., dy_k::2, dx_k::2] / 2``: the flow is read at the plane's own sites, with
+    no resampling of the flow and no half-pixel shift between planes.  Each plane is
+    interpolated from its own sites only (no demosaicing).  An even integer flow moves
+    the planes exactly.
+
+    Args:
+        packed: ``(*, 4, h, w)`` float packed RAW.
+        flow: ``(*, 2, 2h, 2w)`` float backward flow in mosaic pixels (the sRGB frame's
+            grid), leading dims broadcasting with ``packed``'s.
+        pattern: the Bayer pattern the RAW was packed with.
+        padding: as :func:`warp`, applied on each plane's grid.
+
+    Returns:
+        ``(*, 4, h, w)`` warped packed RAW, dtype and device of ``packed``;
+        differentiable in ``packed`` and ``flow``.
+
+    Raises:
+        TypeError, ValueError: as :func:`warp`; a flow whose size is not twice the
+            planes', an unknown pattern.
+
+    Example:
+        >>> import torch
+        >>> from rawkit.cfa import pack
+        >>> m = torch.arange(16.0).reshape(1, 4, 4)
+        >>> flow = torch.zeros(2, 4, 4); flow[0] = 2.0  # two mosaic pixels = one plane pixel
+        >>> a = warp_packed(pack(m, pattern="RGGB"), flow, pattern="RGGB", padding="zeros")
+        >>> torch.equal(a, pack(warp(m, flow, padding="zeros"), pattern="RGGB"))
+        True
+    """
+    check_pattern(pattern)
+    check_tensor_like(packed, "packed")
+    check_shape(packed, ["*", "4", "h", "w"], "packed")
+    check_dtype(packed, ["float"], "packed")
+    check_flow(flow)
+    packed, flow = cast(torch.Tensor, packed), cast(torch.Tensor, flow)
+    h, w = packed.shape[-2:]
+    if tuple(flow.shape[-2:]) != (2 * h, 2 * w):
+        raise ValueError(
+            f"flow: expected the full resolution {(2 * h, 2 * w)} of packed {(h, w)}, "
+            f"got {tuple(flow.shape[-2:])}"
+        )
+    plane_flows = torch.stack(
+        [flow[..., dy::2, dx::2] for dy, dx in channel_sites(pattern)], dim=-4
+    )  # (*, 4, 2, h, w)
+    out = warp(packed.unsqueeze(-3), plane_flows / 2, padding=padding)  # (*, 4, 1, h, w)
+    return cast(torch.Tensor, out).squeeze(-3)
 
 
 @numpy_compat
