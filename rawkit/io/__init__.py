@@ -55,7 +55,7 @@ from rawkit.io.images import (
     to_hwc,
     write_image,
 )
-from rawkit.io.raw import RawImage, UnsupportedRawError, apply_flip, read_camera, read_raw
+from rawkit.io.raw import RawImage, UnsupportedRawError, read_camera, read_raw
 
 __all__ = [
     "AIM22_MAX",
@@ -71,7 +71,6 @@ __all__ = [
     "UnsupportedRawError",
     "aim22_pairs",
     "aim22_val_rgb",
-    "apply_flip",
     "atomic_write",
     "check_writable",
     "from_hwc",
