@@ -18,7 +18,35 @@ field                   source
                         else LibRaw's built-in XYZ -> camera table (``rgb_xyz_matrix``)
 ``cam_to_srgb``         rawpy ``color_matrix`` (LibRaw's camera -> linear sRGB)
 ``camera_name``         DNG ``UniqueCameraModel``; else TIFF ``Make`` + ``Model``; else ""
+``flip``                rawpy ``sizes.flip`` (LibRaw's code for the file's orientation)
 ======================  ===================================================================
+
+**Orientation.**  By default (``orientation="display"``) the mosaic is turned the way
+LibRaw turns its rendered image (TIFF/EXIF ``Orientation``, LibRaw's ``flip``: 3 = 180
+degrees, 5 = 90 degrees counter-clockwise, 6 = 90 degrees clockwise), and ``pattern`` is
+the pattern of the turned mosaic, so that rendering ``mosaic`` with ``pattern`` gives
+LibRaw's picture the right way up.  Rotating a Bayer mosaic keeps it a Bayer mosaic
+(only the pattern changes), so nothing is interpolated: the values are the sensor's,
+moved.  ``orientation="sensor"`` returns the data as stored (``flip`` then says what a
+viewer would do); :func:`apply_flip` turns any ``(*, H, W)`` array, a mosaic or an
+image, the way the file says.
+
+**Levels.**  The data are checked against the file's own white level (and, for DNG,
+its ``BitsPerSample``): a value above them means a wrong header or corrupt data, and
+raises :class:`FileFormatError` unless ``clip=True`` asks to saturate such values at
+the white level.  A DNG ``WhiteLevel`` of 0 raises (LibRaw would silently use 65535).
+
+**Colour matrices LibRaw does not expose.**  For some cameras (the Kodak DC50 among
+them) rawpy's ``color_matrix`` and ``rgb_xyz_matrix`` are all zero although LibRaw
+renders with a real matrix.  Then :func:`read_raw` recovers it: it renders the file
+twice with LibRaw, linear (gamma 1, no auto-brightening, 16 bits, half size), once in
+camera RGB (``output_color=raw``) and once in sRGB, and fits the 3x3 matrix that maps
+the first to the second by least squares over the pixels that are unsaturated in both
+(LibRaw's own output is linear in its input, so the fit is exact up to 16-bit
+rounding).  That matrix is ``cam_to_srgb``; ``color_matrix`` is derived from it as
+LibRaw does the reverse (``cam_rgb = xyz_to_cam @ SRGB_TO_XYZ``, rows summing to 1,
+D65).  ``matrix_source`` says where the matrices came from.  If the fit is not exact
+(relative residual above 1e-3) the file is refused with a message saying so.
 
 Only Bayer sensors with R, G, B filters are supported; X-Trans, four-colour (CMYG) and
 linear (demosaiced) files raise :class:`UnsupportedRawError`.
@@ -26,25 +54,47 @@ linear (demosaiced) files raise :class:`UnsupportedRawError`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import rawpy
 import tifffile
 
+from rawkit._checks import check_bool, check_choice
 from rawkit.cfa.packing import pack, unpack
 from rawkit.cfa.pattern import PATTERNS, Pattern, channel_sites
 from rawkit.io._atomic import PathLike
 from rawkit.io._files import FileFormatError, check_readable, describe_format, sniff_format
 from rawkit.io.dng import DNG_ILLUMINANTS, LIBRAW_MIN_SIZE, illuminant_name
 from rawkit.isp.camera import CameraModel
+from rawkit.isp.color import SRGB_TO_XYZ
 from rawkit.isp.levels import normalize_levels
 
-__all__ = ["RawImage", "UnsupportedRawError", "read_camera", "read_raw"]
+__all__ = [
+    "FLIPS",
+    "MatrixSource",
+    "Orientation",
+    "RawImage",
+    "UnsupportedRawError",
+    "apply_flip",
+    "read_camera",
+    "read_raw",
+]
+
+#: LibRaw ``flip`` codes rawkit applies: 0 none, 3 = 180 degrees, 5 = 90 degrees
+#: counter-clockwise, 6 = 90 degrees clockwise (bit 1: mirror columns, bit 2: mirror
+#: rows, bit 4: transpose, applied in that order, as LibRaw does).
+FLIPS: tuple[int, ...] = (0, 3, 5, 6)
+Orientation = Literal["display", "sensor"]
+MatrixSource = Literal["dng", "libraw", "fitted"]
 
 _NOT_RAW = {"png", "jpeg", "npy", "zip", "gif", "bmp"}
+_RAW_MAGIC = {"raf", "orf", "rw2", "cr3"}  # TIFF is left out: LibRaw does not read plain TIFFs
 _TIFF_EXTENSIONS = {".dng", ".tif", ".tiff"}
 
 
@@ -76,9 +126,16 @@ class RawImage:
         color_matrix: ``3x3`` XYZ -> camera matrix (DNG ``ColorMatrix``), or None.
         calibration_illuminant: EXIF LightSource code of ``color_matrix`` (21 = D65), or
             None.  LibRaw's built-in tables are D65 matrices.
-        cam_to_srgb: ``3x3`` camera -> linear sRGB matrix that LibRaw renders with.
+        cam_to_srgb: ``3x3`` camera -> linear sRGB matrix that LibRaw renders with
+            (fitted to LibRaw's output where rawpy exposes none; see the module notes).
         camera_name: camera model name, "" if the file does not say.
         path: the file read.
+        flip: LibRaw's orientation code of the file (one of :data:`FLIPS`; 0 = as stored).
+        orientation: ``"display"`` if ``flip`` has been applied to ``raw``, ``mosaic``
+            and ``pattern``; ``"sensor"`` if they are as stored.
+        matrix_source: where ``color_matrix`` and ``cam_to_srgb`` come from: ``"dng"``
+            (DNG tags), ``"libraw"`` (LibRaw's tables) or ``"fitted"`` (recovered from
+            LibRaw's renders).
     """
 
     mosaic: np.ndarray
@@ -93,6 +150,9 @@ class RawImage:
     cam_to_srgb: Matrix3
     camera_name: str
     path: Path
+    flip: int = 0
+    orientation: Orientation = "display"
+    matrix_source: MatrixSource = "libraw"
 
     @property
     def height(self) -> int:
@@ -138,6 +198,46 @@ class _TiffTags:
     illuminant: int | None = None
     neutral: np.ndarray | None = None
     name: str = ""
+    white_tag: float | None = None  # DNG WhiteLevel of the raw IFD
+    bits: int | None = None  # DNG BitsPerSample of the raw IFD
+    problem: str = ""  # why tifffile could not parse a camera RAW (LibRaw has the last word)
+
+
+@contextlib.contextmanager
+def _quiet_tifffile() -> Iterator[list[str]]:
+    """Collect tifffile's log records instead of printing them to stderr."""
+    logger = logging.getLogger("tifffile")
+    records: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    handler = _Collect(logging.DEBUG)
+    old_propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = old_propagate
+
+
+def _raw_ifd_levels(pages: Any) -> tuple[float | None, int | None]:
+    """WhiteLevel and BitsPerSample of a DNG's main raw IFD (NewSubFileType 0, CFA)."""
+    for page in _walk_pages(pages):
+        tags = page.tags
+        sub = tags.get(254)
+        photometric = tags.get(262)
+        if (sub is None or int(sub.value) == 0) and photometric is not None:
+            if int(photometric.value) in (32803, 34892):
+                white = tags.get(50717)
+                bits = tags.get(258)
+                w = float(np.asarray(white.value).reshape(-1)[0]) if white is not None else None
+                b = int(np.asarray(bits.value).reshape(-1)[0]) if bits is not None else None
+                return w, b
+    return None, None
 
 
 def _check_strips(p: Path, tif: tifffile.TiffFile) -> None:
@@ -163,11 +263,13 @@ def _read_tiff_tags(p: Path) -> _TiffTags:
     out = _TiffTags()
     tiff_named = p.suffix.lower() in _TIFF_EXTENSIONS
     try:
-        with tifffile.TiffFile(p) as tif:
+        with _quiet_tifffile(), tifffile.TiffFile(p) as tif:
             tags = tif.pages[0].tags
             out.is_dng = tags.get(50706) is not None
-            if out.is_dng or tiff_named:
-                _check_strips(p, tif)
+            # Image data past the end of the file: truncated, whatever the format.
+            _check_strips(p, tif)
+            if out.is_dng:
+                out.white_tag, out.bits = _raw_ifd_levels(tif.pages)
             m1, m2 = _rationals(tags.get(50721)), _rationals(tags.get(50722))
             i1 = tags.get(50778)
             i2 = tags.get(50779)
@@ -189,8 +291,10 @@ def _read_tiff_tags(p: Path) -> _TiffTags:
         raise
     except Exception as e:  # tifffile raises TiffFileError, ValueError, struct.error, ...
         if tiff_named:
-            raise FileFormatError(p, f"not a valid TIFF/DNG file ({type(e).__name__}: {e})") from e
-        return _TiffTags()
+            raise FileFormatError(
+                p, f"truncated or corrupt TIFF/DNG file ({type(e).__name__}: {e})"
+            ) from e
+        return _TiffTags(problem=f"{type(e).__name__}: {e}")
     return out
 
 
@@ -240,7 +344,43 @@ def _libraw_message(e: Exception) -> str:
     return arg.decode("ascii", "replace") if isinstance(arg, bytes) else str(arg)
 
 
-def _libraw_read(p: Path, *, is_dng: bool = False) -> dict[str, Any]:
+def _fit_render_matrix(p: Path) -> np.ndarray:
+    """LibRaw's camera -> sRGB matrix, fitted to two linear LibRaw renders (module notes)."""
+    opts = {"gamma": (1, 1), "no_auto_bright": True, "output_bps": 16, "half_size": True,
+            "user_flip": 0}  # fmt: skip
+    with rawpy.imread(str(p)) as r:
+        cam = r.postprocess(output_color=rawpy.ColorSpace.raw, **opts)
+    with rawpy.imread(str(p)) as r:
+        srgb = r.postprocess(output_color=rawpy.ColorSpace.sRGB, **opts)
+    a = cam.reshape(-1, 3).astype(np.float64)
+    b = srgb.reshape(-1, 3).astype(np.float64)
+    # Keep pixels that no clipping touched: below saturation in both, above 0 in sRGB.
+    ok = (a.max(1) < 0.98 * 65535) & (b.max(1) < 0.98 * 65535) & (b.min(1) > 64)
+    if ok.sum() < 64:
+        raise UnsupportedRawError(
+            p,
+            "LibRaw exposes no colour matrix for this camera and too few unsaturated pixels "
+            f"({int(ok.sum())}) to recover it from its renders",
+        )
+    m, *_ = np.linalg.lstsq(a[ok], b[ok], rcond=None)
+    resid = np.abs(a[ok] @ m - b[ok]).max() / b[ok].max()
+    if not resid < 1e-3:
+        raise UnsupportedRawError(
+            p,
+            "LibRaw exposes no colour matrix for this camera and its renders do not fit a "
+            f"3x3 matrix (relative residual {resid:.2g})",
+        )
+    return m.T
+
+
+def _xyz_to_cam_from(cam_to_srgb: np.ndarray) -> np.ndarray:
+    """LibRaw's ``cam_xyz`` from its ``rgb_cam``: ``cam_rgb = inv(rgb_cam)`` (rows sum to 1)."""
+    cam_rgb = np.linalg.inv(cam_to_srgb)
+    cam_rgb = cam_rgb / cam_rgb.sum(axis=1, keepdims=True)
+    return cam_rgb @ np.linalg.inv(np.asarray(SRGB_TO_XYZ, dtype=np.float64))
+
+
+def _libraw_read(p: Path, *, is_dng: bool = False, problem: str = "") -> dict[str, Any]:
     try:
         with rawpy.imread(str(p)) as r:
             if r.num_colors != 3 or r.raw_type != rawpy.RawType.Flat:
@@ -249,7 +389,8 @@ def _libraw_read(p: Path, *, is_dng: bool = False) -> dict[str, Any]:
                     f"not a Bayer RAW (LibRaw reports {r.num_colors} colours, raw type {r.raw_type.name})",
                 )
             desc = r.color_desc.decode("ascii", "replace")
-            pattern, tile = _pattern_from_colors(p, r.raw_colors_visible, desc)
+            colors = np.array(r.raw_colors_visible, copy=True)
+            pattern, tile = _pattern_from_colors(p, colors, desc)
             per_channel = list(r.black_level_per_channel)
             black = tuple(
                 float(per_channel[int(tile[dy, dx])]) for dy, dx in channel_sites(pattern)
@@ -263,10 +404,22 @@ def _libraw_read(p: Path, *, is_dng: bool = False) -> dict[str, Any]:
                 "cam_mul": np.asarray(r.camera_whitebalance, dtype=np.float64),
                 "rgb_cam": np.asarray(r.color_matrix, dtype=np.float64)[:3, :3],
                 "xyz_cam": np.asarray(r.rgb_xyz_matrix, dtype=np.float64)[:3, :3],
+                "colors": colors,
+                "desc": desc,
+                "flip": int(r.sizes.flip),
             }
     except FileFormatError:
         raise
     except rawpy.LibRawFileUnsupportedError as e:
+        fmt = sniff_format(p)
+        if problem or fmt in _RAW_MAGIC:
+            # The first bytes say RAW, but neither LibRaw nor tifffile can parse the file.
+            why = f"; tifffile: {problem}" if problem else ""
+            raise FileFormatError(
+                p,
+                f"truncated or corrupt file: it starts like {describe_format(fmt)} but LibRaw "
+                f"cannot parse it ({_libraw_message(e)}{why})",
+            ) from e
         hint = (
             f"; LibRaw refuses DNGs under {LIBRAW_MIN_SIZE}x{LIBRAW_MIN_SIZE} pixels"
             if is_dng
@@ -288,23 +441,68 @@ def _matrix3(m: np.ndarray) -> Matrix3:
     return tuple(tuple(float(v) for v in row) for row in m)  # type: ignore[return-value]
 
 
-def read_raw(path: PathLike) -> RawImage:
+def apply_flip(x: np.ndarray, flip: int) -> np.ndarray:
+    """Turn the last two axes ``(H, W)`` of an array the way LibRaw's ``flip`` code says.
+
+    Bit 1 mirrors the columns, bit 2 the rows, bit 4 then transposes (dcraw/LibRaw's
+    order): 3 is a 180-degree turn, 6 a quarter turn clockwise, 5 counter-clockwise.
+    Works on mosaics ``(*, H, W)`` and on channel-first images ``(*, C, H, W)`` alike;
+    returns a view.  Rotating a Bayer mosaic changes its pattern: turn a 2x2 tile of
+    colour names the same way to get the new one (as :func:`read_raw` does).
+
+    Args:
+        x: array with at least 2 dimensions.
+        flip: one of :data:`FLIPS`.
+
+    Returns:
+        The turned array, ``(*, W, H)`` for 5 and 6.
+
+    Example:
+        >>> import numpy as np
+        >>> apply_flip(np.array([[1, 2], [3, 4]]), 6).tolist()
+        [[3, 1], [4, 2]]
+    """
+    if not isinstance(x, np.ndarray) or x.ndim < 2:
+        raise TypeError(f"x: expected a NumPy array with >= 2 dims, got {type(x).__name__}")
+    check_choice(flip, FLIPS, "flip")
+    if flip & 1:
+        x = x[..., :, ::-1]
+    if flip & 2:
+        x = x[..., ::-1, :]
+    if flip & 4:
+        x = np.swapaxes(x, -1, -2)
+    return x
+
+
+def read_raw(
+    path: PathLike, *, orientation: Orientation = "display", clip: bool = False
+) -> RawImage:
     """Read a Bayer RAW or DNG file with LibRaw: sensor data, linear mosaic and metadata.
 
     Args:
-        path: a camera RAW (``.dng``, ``.nef``, ``.cr2``, ``.arw``, ...) that LibRaw opens.
+        path: a camera RAW (``.dng``, ``.nef``, ``.cr2``, ``.arw``, ``.kdc``, ...) that
+            LibRaw opens.
+        orientation: ``"display"`` (default): mosaic and pattern turned the way the file
+            says (TIFF ``Orientation``), like LibRaw's render; ``"sensor"``: as stored.
+            See the module notes.
+        clip: if False (default) sensor values above the white level (or above what
+            the DNG's ``BitsPerSample`` holds) raise; if True they are saturated at
+            the white level, in ``raw`` and ``mosaic``.
 
     Returns:
         :class:`RawImage` with ``mosaic`` ``(1, H, W)`` float32 (black subtracted per site
-        and divided by ``white - black``, not clipped), ``raw`` ``(1, H, W)`` uint16,
-        ``pattern``, levels, neutral, colour matrices and camera name.
+        and divided by ``white - black``, not clipped below black), ``raw`` ``(1, H, W)``
+        uint16, ``pattern``, levels, neutral, colour matrices, camera name, ``flip``.
 
     Raises:
         FileNotFoundError: no such file.
-        FileFormatError: empty, truncated, not a RAW file, or content that does not
-            match the extension (a PNG named ``.dng``).  An ``OSError``.
+        FileFormatError: empty, truncated, not a RAW file, content that does not
+            match the extension (a PNG named ``.dng``), data above the white level or
+            bit depth the file declares, a white level of 0.  An ``OSError``.
         UnsupportedRawError: a RAW that is not an RGB Bayer mosaic (X-Trans, CMYG,
-            linear DNG).  A :class:`FileFormatError`.
+            linear DNG), or one whose colour matrix can be neither read nor recovered.
+            A :class:`FileFormatError`.
+        TypeError, ValueError: bad ``orientation`` or ``clip``.
 
     Example:
         >>> import tempfile, pathlib, numpy as np
@@ -318,19 +516,44 @@ def read_raw(path: PathLike) -> RawImage:
         >>> img.pattern, img.mosaic.shape, float(img.mosaic.max()), img.black_level
         ('GRBG', (1, 32, 32), 0.5, (64.0, 64.0, 64.0, 64.0))
     """
+    check_choice(orientation, ["display", "sensor"], "orientation")
+    check_bool(clip, "clip")
     p = check_readable(path, "a RAW file")
     fmt = _check_content(p)
     tags = _read_tiff_tags(p) if fmt == "tiff" else _TiffTags()
-    lr = _libraw_read(p, is_dng=tags.is_dng)
+    lr = _libraw_read(p, is_dng=tags.is_dng, problem=tags.problem)
     raw = lr["raw"]
     h, w = raw.shape
-    raw = raw[: h - h % 2, : w - w % 2][None]
-    if raw.shape[-1] == 0 or raw.shape[-2] == 0:
+    he, we = h - h % 2, w - w % 2
+    if he == 0 or we == 0:
         raise UnsupportedRawError(p, f"visible area too small ({h}x{w})")
-    pattern = lr["pattern"]
+    raw = raw[:he, :we]
     black, white = lr["black"], lr["white"]
+    if tags.white_tag is not None and tags.white_tag <= 0:
+        raise FileFormatError(p, f"declares WhiteLevel {tags.white_tag:g}; expected a level > 0")
     if not all(b < white for b in black):
         raise FileFormatError(p, f"black levels {black} are not below the white level {white}")
+    limit, why = white, f"the white level {white:g}"
+    if tags.bits is not None and 0 < tags.bits < 16 and 2**tags.bits - 1 < limit:
+        limit, why = float(2**tags.bits - 1), f"BitsPerSample {tags.bits} (max {2**tags.bits - 1})"
+    top = int(raw.max())
+    if top > limit:
+        if not clip:
+            n = int((raw > limit).sum())
+            raise FileFormatError(
+                p,
+                f"{n} sensor values above {why} the file declares (max {top}): a wrong header "
+                "or corrupt data; pass clip=True to saturate them",
+            )
+        raw = np.minimum(raw, np.uint16(limit))
+
+    flip = lr["flip"] if lr["flip"] in FLIPS else 0
+    colors = lr["colors"][:he, :we]
+    pattern = lr["pattern"]
+    if orientation == "display" and flip:
+        raw = apply_flip(raw, flip)
+        pattern, _ = _pattern_from_colors(p, apply_flip(colors, flip), lr["desc"])
+    raw = np.ascontiguousarray(raw)[None]
     packed = pack(raw.astype(np.float32), pattern=pattern)
     mosaic = unpack(
         normalize_levels(packed, black_level=list(black), white_level=white), pattern=pattern
@@ -341,16 +564,25 @@ def read_raw(path: PathLike) -> RawImage:
     else:
         mul = lr["cam_mul"][:3]
         neutral = tuple(float(mul[1] / v) for v in mul) if (mul > 0).all() else None  # type: ignore[assignment]
+    cam_to_srgb = lr["rgb_cam"]
+    source: MatrixSource = "libraw"
     if tags.color_matrix is not None:
         color_matrix: Matrix3 | None = _matrix3(tags.color_matrix)
         illuminant = tags.illuminant
+        source = "dng"
     elif np.any(lr["xyz_cam"]):
         color_matrix, illuminant = _matrix3(lr["xyz_cam"]), DNG_ILLUMINANTS["D65"]
     else:
         color_matrix, illuminant = None, None
+    if not np.any(cam_to_srgb):
+        cam_to_srgb = _fit_render_matrix(p)
+        source = "fitted"
+        if color_matrix is None:
+            color_matrix = _matrix3(_xyz_to_cam_from(cam_to_srgb))
+            illuminant = DNG_ILLUMINANTS["D65"]
     return RawImage(
         mosaic=np.ascontiguousarray(mosaic, dtype=np.float32),
-        raw=np.ascontiguousarray(raw),
+        raw=raw,
         pattern=pattern,
         black_level=black,
         white_level=white,
@@ -358,13 +590,16 @@ def read_raw(path: PathLike) -> RawImage:
         as_shot_neutral=neutral,
         color_matrix=color_matrix,
         calibration_illuminant=illuminant,
-        cam_to_srgb=_matrix3(lr["rgb_cam"]),
+        cam_to_srgb=_matrix3(cam_to_srgb),
         camera_name=tags.name,
         path=p,
+        flip=flip,
+        orientation=orientation,
+        matrix_source=source,
     )
 
 
-def read_camera(path: PathLike) -> CameraModel:
+def read_camera(path: PathLike, *, orientation: Orientation = "display") -> CameraModel:
     """The :class:`~rawkit.isp.camera.CameraModel` of a Bayer RAW/DNG file.
 
     Pattern, bit depth (from the white level), per-channel black levels, white level,
@@ -374,6 +609,7 @@ def read_camera(path: PathLike) -> CameraModel:
 
     Args:
         path: as for :func:`read_raw`.
+        orientation: as for :func:`read_raw` (it decides ``pattern``).
 
     Returns:
         A validated :class:`CameraModel`, named after the file's camera (or its file name).
@@ -394,10 +630,12 @@ def read_camera(path: PathLike) -> CameraModel:
         >>> cam.name, cam.pattern, cam.bit_depth, cam.black_level, cam.calibration_illuminant
         ('toy cam', 'BGGR', 12, (64.0, 65.0, 66.0, 67.0), 'D65')
     """
-    img = read_raw(path)
+    img = read_raw(path, orientation=orientation)
     if img.color_matrix is None:
         raise FileFormatError(
-            img.path, "has no colour matrix (no DNG ColorMatrix, unknown to LibRaw)"
+            img.path,
+            "has no colour matrix (no DNG ColorMatrix, none in LibRaw's tables, and none "
+            "recoverable from LibRaw's renders)",
         )
     illuminant = (
         "D65" if img.calibration_illuminant is None else illuminant_name(img.calibration_illuminant)
