@@ -6,7 +6,8 @@ Subpackages are imported on first access, so ``import rawkit`` stays light::
     rawkit.cfa.pack(mosaic, pattern="RGGB")
 
 Dependency order (nothing imports "up"): ``cfa -> isp -> io -> data ->
-{search, prior, flow, masks, metrics, losses} -> nets -> pipelines -> {bench, cli}``;
+{search, prior, flow, masks, metrics, losses} -> engine -> nets -> pipelines -> {bench, cli}``
+(``engine`` is the generic training loop);
 ``testing`` uses only ``cfa`` and ``isp``.
 """
 
@@ -28,6 +29,7 @@ _SUBMODULES = (
     "masks",
     "metrics",
     "losses",
+    "engine",
     "nets",
     "pipelines",
     "testing",

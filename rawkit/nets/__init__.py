@@ -8,9 +8,9 @@
   fusion (Eq. 6), reliable attention (Eq. 7), attention over the bank (Eq. 8) and a
   U-Net with a sigmoid head, with the Table 1 ablation switches
   (:mod:`rawkit.nets.priorraw`);
-* :func:`train` - one small training loop for every pipeline: seeded, tqdm progress,
-  periodic validation, atomic checkpoints and exact resume, and PyTorch DDP under
-  ``torchrun`` (:mod:`rawkit.nets.training`).
+* :func:`train` and its companions are re-exported from :mod:`rawkit.engine`, the
+  generic training engine (seeded, resumable, DDP under ``torchrun``), which sits
+  before ``nets`` in the dependency order.
 
 Networks take and return tensors ``(*, C, H, W)`` on the device of their parameters;
 each has a ``config`` dict that rebuilds it (``type(net)(**net.config)``) and a
@@ -28,7 +28,7 @@ from rawkit.nets.priorraw import (
     assemble_prior,
     distance_map,
 )
-from rawkit.nets.training import (
+from rawkit.engine import (
     CHECKPOINT_PATTERN,
     DistInfo,
     LossFn,

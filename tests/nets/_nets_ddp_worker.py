@@ -15,7 +15,7 @@ import torch
 if __name__ == "__main__":
     import _nets_train_problem as P
 
-    from rawkit.nets.training import cleanup_distributed, distributed_context, train
+    from rawkit.engine import cleanup_distributed, distributed_context, train
 
     out = Path(sys.argv[1])
     rank = distributed_context().rank

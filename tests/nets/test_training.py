@@ -1,4 +1,4 @@
-"""Tests for rawkit.nets.training: seeding, validation, checkpoints, exact resume, DDP."""
+"""Tests for rawkit.engine (the training engine): seeding, validation, checkpoints, exact resume, DDP."""
 
 import json
 import os
@@ -11,13 +11,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+import rawkit.nets
+from rawkit.engine import NonFiniteLossError, latest_checkpoint, load_training_state, train
 from rawkit.io import load_weights
-from rawkit.nets import (
-    UNet,
-    latest_checkpoint,
-    load_training_state,
-    train,
-)
+from rawkit.nets import UNet
 
 HERE = Path(__file__).parent
 
@@ -193,8 +190,14 @@ def test_bad_arguments():
         train(m, P.loss_fn, d, steps=1, batch_size=0)
     with pytest.raises(TypeError, match="scalar loss"):
         train(m, lambda mod, b: mod(b[0]), d, steps=1, progress=False)
-    with pytest.raises(FloatingPointError, match="step 1"):
+    with pytest.raises(NonFiniteLossError, match="loss_fn: returned nan at step 1"):
         train(m, lambda mod, b: P.loss_fn(mod, b) * float("nan"), d, steps=1, progress=False)
+    assert issubclass(NonFiniteLossError, ValueError)
+    with pytest.raises(TypeError, match="seed"):
+        train(m, P.loss_fn, d, steps=1, seed=1.0, progress=False)
+    with pytest.raises(ValueError, match="lr"):
+        train(m, P.loss_fn, d, steps=1, lr=float("nan"), progress=False)
+    assert rawkit.nets.train is train  # the nets namespace re-exports the engine
     with pytest.raises(ValueError, match="trainable"):
         train(P.TinyNet().requires_grad_(False), P.loss_fn, d, steps=1, progress=False)
     with pytest.raises(ValueError, match="val_fn"):
