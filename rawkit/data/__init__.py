@@ -6,8 +6,12 @@ photographs that installed packages ship (DESIGN.md, "Data"):
 - :data:`PHOTOS`, :func:`load_photo`, :data:`SPLITS` -- the bundled colour photos (the Kodak suite
   and scikit-image's photos) with fixed train/val/test/out-of-domain splits by scene; :func:`load_stereo_pair` -- the Middlebury stereo
   pair with its ground-truth disparity.
-- :func:`synthesize` -- a photo unprocessed into a camera's Bayer RAW, with noise and
+- :func:`synthesize` -- (preset ``"default"``: the benchmark camera, one fixed rendering
+  plus the camera's look; ``"hard"``: every render drawn at random, :mod:`rawkit.data.presets`)
+  a photo unprocessed into a camera's Bayer RAW, with noise and
   quantisation, rendered back to sRGB by rawkit's ISP or by LibRaw (through a DNG).
+- :func:`oracle_inverse` / :func:`generic_inverse` -- the two reference inverses (each
+  pair's true parameters; blind generic ISP).
 - :func:`synthesize_video` -- a virtual camera moving over a photo (pan, zoom, rotation,
   hand shake, an occluding object): sRGB and RAW frames and the true backward flow.
 - :func:`libraw_crosscheck` -- rawkit's ISP against LibRaw's on a DNG made from a photo.
@@ -44,13 +48,27 @@ from rawkit.data.photos import (
     photo_path,
     split_of,
 )
+from rawkit.data.presets import (
+    DATA_PRESETS,
+    DEFAULT_NOISE,
+    Capture,
+    benchmark_look,
+    draw_capture,
+    look_seed,
+)
+from rawkit.data.references import generic_inverse, oracle_inverse
 from rawkit.data.synth import (
     LIBRAW_RENDER,
     RENDERS,
     Render,
     SyntheticPair,
+    capture_raw,
+    check_seed,
     libraw_params,
     libraw_render,
+    linearize_raw,
+    load_input_photo,
+    quantise_srgb,
     resolve_camera,
     synthesize,
     write_pair_dng,
@@ -58,6 +76,19 @@ from rawkit.data.synth import (
 from rawkit.data.video import MOTIONS, Motion, SyntheticVideo, synthesize_video
 
 __all__ = [
+    "DATA_PRESETS",
+    "DEFAULT_NOISE",
+    "Capture",
+    "benchmark_look",
+    "capture_raw",
+    "check_seed",
+    "draw_capture",
+    "generic_inverse",
+    "linearize_raw",
+    "load_input_photo",
+    "look_seed",
+    "oracle_inverse",
+    "quantise_srgb",
     "LIBRAW_RENDER",
     "MOTIONS",
     "NEUTRALS",

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from rawkit.data.synth import _capture, libraw_render, resolve_camera, write_pair_dng
+from rawkit.data.synth import capture_raw, libraw_render, resolve_camera, write_pair_dng
 from rawkit.io import read_camera, read_raw
 from rawkit.isp import (
     CameraModel,
@@ -109,7 +109,7 @@ def libraw_crosscheck(
         read_noise=1e-4,
         illuminant=neutral,
     )
-    raw = _capture(
+    raw = capture_raw(
         srgb.astype(np.float64),
         camera=cam,
         params=params,

@@ -42,6 +42,7 @@ from torch.utils.data import Dataset
 from rawkit.cfa import pack, pattern_after_crop, pattern_after_flip, unpack
 from rawkit.cfa.pattern import check_pattern
 from rawkit.data.photos import photo_info, photo_names
+from rawkit.data.presets import DATA_PRESETS
 from rawkit.data.synth import RENDERS, SyntheticPair, resolve_camera, synthesize
 from rawkit.io import aim22_pairs, read_aim22_raw, read_aim22_rgb, read_image, read_raw
 from rawkit.io._files import FileFormatError
@@ -269,6 +270,8 @@ class SyntheticPairs(_Augmented):
         crop, even_offsets, flips: augmentation (see :func:`random_crop_flip`).
         max_side: shrink the photos to this longer side first.
         noise, srgb_bits: passed to :func:`rawkit.data.synthesize`.
+        preset: the data preset, ``"default"`` (the benchmark camera) or ``"hard"``
+            (see :mod:`rawkit.data.presets`).
         cache: keep synthesised pairs in memory (default True).
 
     Items: ``"srgb"``, ``"mosaic"``, ``"packed"``, ``"pattern"``, ``"photo"``,
@@ -295,9 +298,12 @@ class SyntheticPairs(_Augmented):
         max_side: int | None = None,
         noise: bool = True,
         srgb_bits: int | None = 8,
+        preset: str = "default",
         cache: bool = True,
     ) -> None:
         super().__init__(crop, even_offsets, flips, seed)
+        if preset not in DATA_PRESETS:
+            raise ValueError(f"preset: expected one of {list(DATA_PRESETS)}, got {preset!r}")
         names = photo_names(photos) if isinstance(photos, str) else tuple(photos)  # type: ignore[arg-type]
         for n in names:
             photo_info(n)
@@ -318,6 +324,7 @@ class SyntheticPairs(_Augmented):
         self.max_side = max_side
         self.noise = noise
         self.srgb_bits = srgb_bits
+        self.preset = preset
         self.cache = cache
         self._pairs: dict[int, SyntheticPair] = {}
 
@@ -341,6 +348,7 @@ class SyntheticPairs(_Augmented):
             noise=self.noise,
             srgb_bits=self.srgb_bits,
             max_side=self.max_side,
+            preset=self.preset,
         )
         if self.cache:
             self._pairs[i] = p

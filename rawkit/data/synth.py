@@ -3,33 +3,41 @@
 :func:`synthesize` makes one pair the way Brooks et al. (2019, "Unprocessing Images for
 Learned Raw Denoising", Sec. 3) make theirs, then renders it with a real ISP:
 
-1. draw the render's parameters from ``seed`` (:func:`rawkit.isp.random_params`: scene
-   illuminant, white balance with a small estimation error, exposure that makes some
-   highlights clip, lens shading, tone curve, noise levels);
-2. unprocess the photo into the camera's linear RAW (:func:`rawkit.isp.unprocess`);
+1. draw the scene's capture from ``seed`` for the ``preset``
+   (:func:`rawkit.data.draw_capture`): the benchmark camera (``"default"``: one fixed
+   LibRaw-like rendering plus the camera's look, a mostly-daylight illuminant, white
+   balance with a small estimation error, no digital gain, an exposure that makes
+   highlights clip, daylight noise) or the randomised ``"hard"`` design
+   (:func:`rawkit.isp.random_params`);
+2. unprocess the photo into the camera's linear RAW (:func:`rawkit.isp.unprocess`) and
+   scale it by the capture's ``scene_exposure`` (the light reaching the sensor);
 3. add sensor noise (:func:`rawkit.isp.add_noise`), saturate at the sensor's range and
-   quantise to the camera's integers (:func:`rawkit.isp.denormalize_levels`): ``raw``;
+   quantise to the camera's integers (:func:`rawkit.isp.denormalize_levels`): ``raw``
+   (:func:`capture_raw`);
 4. render the sRGB from that RAW, either
 
    * ``render="rawkit"``: :func:`rawkit.isp.process` with the same parameters, or
    * ``render="libraw"``: write the RAW as a DNG (:func:`rawkit.io.write_dng`, with
      ``AsShotNeutral = 1 / wb_gains`` and the camera's ``ColorMatrix1``) and let LibRaw
      render it (:func:`libraw_render`), an ISP that nobody here wrote.  LibRaw has no
-     tone curve and no lens-shading model, so for this render the parameters are drawn
-     with those two switched off (``tone=False, lens_shading=0``) and the exposure is
-     passed to LibRaw as ``exp_shift``; then ``process(pair.raw, camera=camera,
-     params=pair.params)`` reproduces LibRaw's image to about 70-80 dB PSNR;
+     tone curve and no lens-shading model, so for this render the ``"hard"`` parameters
+     are drawn with those two switched off (``tone=False, lens_shading=0``) and the
+     exposure is passed to LibRaw as ``exp_shift``; then ``process(pair.raw,
+     camera=camera, params=pair.params)`` reproduces LibRaw's image to about 70-80 dB;
 
+   then the camera's look, if the preset has one (:func:`rawkit.isp.apply_look`);
 5. quantise the sRGB to ``srgb_bits`` (8 by default, like a camera JPEG).
 
 The same ``seed`` gives the same bytes (every draw comes from one ``torch.Generator``).
 So the sRGB really has lost information, as a camera's does: the colour cast is
-corrected, highlights are clipped, the noise is rendered and the values are quantised.
+corrected, highlights are clipped (:attr:`SyntheticPair.clipped_fraction`), the noise is
+rendered and the values are quantised.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -38,17 +46,19 @@ import numpy as np
 import torch
 
 from rawkit.cfa import pack, unpack
+from rawkit.data.presets import DATA_PRESETS, benchmark_look, draw_capture
 from rawkit.io import FileFormatError, write_dng
 from rawkit.io._atomic import PathLike
 from rawkit.isp import (
+    CameraLook,
     CameraModel,
     ISPParams,
     add_noise,
+    apply_look,
     builtin_camera,
     denormalize_levels,
     normalize_levels,
     process,
-    random_params,
     unprocess,
 )
 from rawkit.isp.color import CONVENTIONS, Convention
@@ -58,8 +68,13 @@ __all__ = [
     "RENDERS",
     "Render",
     "SyntheticPair",
+    "capture_raw",
+    "check_seed",
     "libraw_params",
     "libraw_render",
+    "linearize_raw",
+    "load_input_photo",
+    "quantise_srgb",
     "resolve_camera",
     "synthesize",
     "write_pair_dng",
@@ -109,6 +124,7 @@ def libraw_params(params: ISPParams) -> ISPParams:
 
     Example:
         >>> import torch
+        >>> from rawkit.isp import random_params
         >>> p = random_params(builtin_camera("nikon_d5100"), generator=torch.Generator().manual_seed(0))
         >>> q = libraw_params(p)
         >>> (p.tone, q.tone), q.lens_shading, q.exposure == p.exposure
@@ -210,6 +226,9 @@ class SyntheticPair:
         seed: the seed.
         photo: the photo's name, or ``""`` for an array.
         srgb_bits: the sRGB's quantisation (8, 16, or None for none).
+        preset: the data preset (``"default"`` or ``"hard"``, :data:`rawkit.data.DATA_PRESETS`).
+        scene_exposure: the linear factor of the light on the sensor (step 2).
+        look: the camera look applied after the render, or None.
     """
 
     srgb: np.ndarray
@@ -224,6 +243,14 @@ class SyntheticPair:
     seed: int
     photo: str
     srgb_bits: int | None
+    preset: str = "default"
+    scene_exposure: float = 1.0
+    look: CameraLook | None = None
+
+    @property
+    def clipped_fraction(self) -> float:
+        """Share of RAW pixels at the sensor's white level (clipped highlights)."""
+        return float((self.raw >= int(self.camera.white_level)).mean())
 
     @property
     def as_shot_neutral(self) -> np.ndarray:
@@ -231,8 +258,20 @@ class SyntheticPair:
         return _neutral(self.params)
 
 
-def _photo(photo: Any, max_side: int | None, *, even: bool = True) -> tuple[np.ndarray, str]:
-    """A bundled photo by name, or a checked ``(3, H, W)`` float array, as float32."""
+def load_input_photo(
+    photo: Any, max_side: int | None, *, even: bool = True
+) -> tuple[np.ndarray, str]:
+    """A bundled photo by name, or a checked ``(3, H, W)`` float sRGB array, as float32.
+
+    Returns ``(srgb, name)`` with ``name = ""`` for an array.  Raises ``TypeError`` /
+    ``ValueError`` naming ``photo`` (wrong type, shape, odd size when ``even``, values
+    outside [0, 1]) or ``max_side`` (only for names).
+
+    Example:
+        >>> x, name = load_input_photo("coffee", 32)
+        >>> x.shape, name
+        ((3, 20, 32), 'coffee')
+    """
     if isinstance(photo, str):
         from rawkit.data.photos import load_photo
 
@@ -257,13 +296,25 @@ def _photo(photo: Any, max_side: int | None, *, even: bool = True) -> tuple[np.n
     return np.ascontiguousarray(photo, dtype=np.float32), ""
 
 
-def _check_seed(seed: Any) -> int:
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int, or ``ValueError`` naming it (expects an int >= 0).
+
+    Example:
+        >>> check_seed(3)
+        3
+    """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
     return int(seed)
 
 
-def _quantise(x: np.ndarray, bits: int | None) -> np.ndarray:
+def quantise_srgb(x: np.ndarray, bits: int | None) -> np.ndarray:
+    """Round sRGB in [0, 1] to ``bits`` (8 or 16) as a camera file does; None: float32 as is.
+
+    Example:
+        >>> quantise_srgb(np.array([0.5]), 8).tolist()
+        [0.501960813999176]
+    """
     if bits is None:
         return x.astype(np.float32)
     scale = float(2**bits - 1)
@@ -276,7 +327,7 @@ def _black(camera: CameraModel) -> float | list[float]:
     return list(b) if isinstance(b, tuple) else b
 
 
-def _capture(
+def capture_raw(
     srgb: np.ndarray,
     *,
     camera: CameraModel,
@@ -284,11 +335,28 @@ def _capture(
     generator: torch.Generator,
     noise: bool,
     convention: Convention,
+    scene_exposure: float = 1.0,
 ) -> np.ndarray:
-    """sRGB ``(*, 3, H, W)`` -> the camera's uint16 mosaic ``(*, 1, H, W)``: steps 2-3."""
+    """sRGB ``(*, 3, H, W)`` -> the camera's uint16 mosaic ``(*, 1, H, W)``: steps 2-3.
+
+    Unprocess with ``params``, scale by ``scene_exposure`` (> 0), add noise from
+    ``generator`` (if ``noise``), clip at the sensor's range and quantise.
+
+    Example:
+        >>> from rawkit.isp import builtin_camera, default_params
+        >>> cam = builtin_camera("nikon_d5100")
+        >>> raw = capture_raw(np.full((3, 4, 4), 0.9, np.float32), camera=cam, params=default_params(cam),
+        ...                   generator=torch.Generator(), noise=False, convention="libraw", scene_exposure=2.0)
+        >>> int(raw.max()) == cam.white_level
+        True
+    """
+    if not (isinstance(scene_exposure, (int, float)) and 0 < scene_exposure < math.inf):
+        raise ValueError(f"scene_exposure: expected a finite number > 0, got {scene_exposure!r}")
     clean, _ = unprocess(
         torch.from_numpy(srgb), camera=camera, params=params, convention=convention
     )
+    if scene_exposure != 1:
+        clean = clean * scene_exposure
     if noise:
         clean = add_noise(
             clean, shot_noise=params.shot_noise, read_noise=params.read_noise, generator=generator
@@ -305,8 +373,15 @@ def _capture(
     return unpack(v, pattern=camera.pattern).to(torch.uint16).numpy()
 
 
-def _linearize(raw: np.ndarray, camera: CameraModel) -> np.ndarray:
-    """uint16 mosaic ``(*, 1, H, W)`` -> linear float32 mosaic with the camera's levels."""
+def linearize_raw(raw: np.ndarray, camera: CameraModel) -> np.ndarray:
+    """uint16 mosaic ``(*, 1, H, W)`` -> linear float32 mosaic with the camera's levels.
+
+    Example:
+        >>> from rawkit.isp import builtin_camera
+        >>> cam = builtin_camera("nikon_d5100")
+        >>> float(linearize_raw(np.full((1, 2, 2), cam.white_level, np.uint16), cam).max())
+        1.0
+    """
     packed = pack(raw.astype(np.float32), pattern=camera.pattern)
     lin = normalize_levels(packed, black_level=_black(camera), white_level=camera.white_level)
     return np.ascontiguousarray(unpack(lin, pattern=camera.pattern), dtype=np.float32)
@@ -344,6 +419,7 @@ def synthesize(
     srgb_bits: int | None = 8,
     convention: Convention = "libraw",
     max_side: int | None = None,
+    preset: str = "default",
 ) -> SyntheticPair:
     """Make a RAW/sRGB pair from a photo: unprocess, add noise, quantise, render.
 
@@ -359,7 +435,7 @@ def synthesize(
         render: ``"rawkit"`` (:func:`rawkit.isp.process`) or ``"libraw"`` (a DNG
             rendered by LibRaw, :func:`libraw_render`).
         params: fixed ISP parameters instead of drawing them (the seed still draws the
-            noise).  With ``render="libraw"`` they must be LibRaw-renderable (tone curve
+            noise; ``scene_exposure`` is then 1 and the preset's look still applies).  With ``render="libraw"`` they must be LibRaw-renderable (tone curve
             and lens shading off: see :func:`libraw_params`); their ``exposure`` must lie
             in ``[0.25, 8]``.
         noise: add sensor noise at ``params``' levels (default True).
@@ -369,6 +445,9 @@ def synthesize(
             ``render="libraw"``, which is LibRaw's.
         max_side: shrink a bundled photo to this longer side first
             (:func:`rawkit.data.load_photo`).
+        preset: ``"default"`` (the benchmark camera: one fixed rendering with the
+            camera's look) or ``"hard"`` (every render drawn at random); see
+            :mod:`rawkit.data.presets`.
 
     Returns:
         A :class:`SyntheticPair`.
@@ -384,8 +463,12 @@ def synthesize(
         >>> again = synthesize("chelsea", camera="nikon_d5100", seed=0, max_side=64)
         >>> again.srgb.tobytes() == pair.srgb.tobytes() and again.raw.tobytes() == pair.raw.tobytes()
         True
+        >>> pair.preset, pair.params.exposure, pair.look is not None
+        ('default', 1.0, True)
     """
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
+    if preset not in DATA_PRESETS:
+        raise ValueError(f"preset: expected one of {list(DATA_PRESETS)}, got {preset!r}")
     if render not in RENDERS:
         raise ValueError(f"render: expected one of {list(RENDERS)}, got {render!r}")
     if convention not in CONVENTIONS:
@@ -400,29 +483,41 @@ def synthesize(
     if not isinstance(noise, bool):
         raise TypeError(f"noise: expected a bool, got {type(noise).__name__}")
     cam = resolve_camera(camera)
-    srgb_in, name = _photo(photo, max_side)
+    srgb_in, name = load_input_photo(photo, max_side)
     generator = torch.Generator().manual_seed(seed)
-    if params is None:
-        params = random_params(cam, generator=generator)
+    capture = draw_capture(cam, generator=generator, preset=preset) if params is None else None
+    scene_exposure, look = 1.0, None
+    if capture is not None:
+        params, scene_exposure, look = capture.params, capture.scene_exposure, capture.look
         if render == "libraw":
             params = libraw_params(params)
     elif not isinstance(params, ISPParams):
         raise TypeError(f"params: expected a rawkit.isp.ISPParams, got {type(params).__name__}")
+    elif preset == "default":
+        look = benchmark_look(cam)
     if render == "libraw" and (problems := _libraw_problems(params)):
         raise ValueError(
             f"params: LibRaw cannot render {', '.join(problems)}; use libraw_params(params)"
         )
 
-    raw = _capture(
-        srgb_in, camera=cam, params=params, generator=generator, noise=noise, convention=convention
+    raw = capture_raw(
+        srgb_in,
+        camera=cam,
+        params=params,
+        generator=generator,
+        noise=noise,
+        convention=convention,
+        scene_exposure=scene_exposure,
     )
-    mosaic = _linearize(raw, cam)
+    mosaic = linearize_raw(raw, cam)
     if render == "rawkit":
-        srgb = process(mosaic, camera=cam, params=params, convention=convention)
+        srgb = np.asarray(process(mosaic, camera=cam, params=params, convention=convention))
     else:
         srgb = _render_libraw(raw, cam, params)
+    if look is not None:
+        srgb = apply_look(srgb.astype(np.float64), look=look)
     return SyntheticPair(
-        srgb=_quantise(np.asarray(srgb), srgb_bits),
+        srgb=quantise_srgb(np.asarray(srgb), srgb_bits),
         mosaic=mosaic,
         packed=np.ascontiguousarray(pack(mosaic, pattern=cam.pattern)),
         raw=raw,
@@ -434,6 +529,9 @@ def synthesize(
         seed=seed,
         photo=name,
         srgb_bits=srgb_bits,
+        preset=preset,
+        scene_exposure=scene_exposure,
+        look=look,
     )
 
 

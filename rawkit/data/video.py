@@ -48,7 +48,14 @@ import torch
 import torch.nn.functional as F
 
 from rawkit.cfa import pack
-from rawkit.data.synth import _capture, _check_seed, _linearize, _photo, _quantise, resolve_camera
+from rawkit.data.synth import (
+    capture_raw,
+    check_seed,
+    linearize_raw,
+    load_input_photo,
+    quantise_srgb,
+    resolve_camera,
+)
 from rawkit.isp import CameraModel, ISPParams, process, random_params
 
 __all__ = ["MOTIONS", "Motion", "SyntheticVideo", "synthesize_video"]
@@ -218,7 +225,7 @@ def synthesize_video(
         >>> v.srgb.shape, v.raw.shape, v.flow.shape, v.valid.dtype
         ((3, 3, 32, 48), (3, 1, 32, 48), (2, 2, 32, 48), dtype('bool'))
     """
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 2:
         raise ValueError(f"n_frames: expected an int >= 2, got {n_frames!r}")
     if motion not in MOTIONS:
@@ -232,7 +239,7 @@ def synthesize_video(
     if srgb_bits is not None and srgb_bits not in (8, 16):
         raise ValueError(f"srgb_bits: expected 8, 16 or None, got {srgb_bits!r}")
     cam = resolve_camera(camera)
-    src, name = _photo(photo, None, even=False)
+    src, name = load_input_photo(photo, None, even=False)
     big_h, big_w = src.shape[-2:]
     g = torch.Generator().manual_seed(seed)
 
@@ -262,11 +269,13 @@ def synthesize_video(
     flow, valid = _flow(warps, centres, radius, pix, dist, on_object, h, w)
 
     params = random_params(cam, generator=g)
-    raw = _capture(scene, camera=cam, params=params, generator=g, noise=noise, convention="libraw")
-    mosaic = _linearize(raw, cam)
+    raw = capture_raw(
+        scene, camera=cam, params=params, generator=g, noise=noise, convention="libraw"
+    )
+    mosaic = linearize_raw(raw, cam)
     srgb = np.asarray(process(mosaic, camera=cam, params=params))
     return SyntheticVideo(
-        srgb=_quantise(srgb, srgb_bits),
+        srgb=quantise_srgb(srgb, srgb_bits),
         mosaic=mosaic,
         packed=np.ascontiguousarray(pack(mosaic, pattern=cam.pattern)),
         raw=raw,

@@ -16,6 +16,7 @@ colour correction           :func:`camera_to_srgb`              :func:`srgb_to_c
 tone curve                  :func:`smoothstep`                  :func:`inverse_smoothstep`
 transfer function           :func:`srgb_oetf`, :func:`gamma_encode`  :func:`srgb_eotf`, :func:`gamma_decode`
 sensor noise                :func:`add_noise`                   (none: seeded, not invertible)
+camera look (tone, colour)  :func:`apply_look`                  :func:`invert_look`
 ==========================  ==================================  ===========================
 
 :func:`process` / :func:`unprocess` compose them; :class:`CameraModel` and
@@ -54,6 +55,16 @@ from rawkit.isp.exposure import (
 )
 from rawkit.isp.lens import invert_lens_shading, lens_shading, lens_shading_gain
 from rawkit.isp.levels import check_levels, denormalize_levels, normalize_levels
+from rawkit.isp.look import (
+    LUMA_709,
+    CameraLook,
+    apply_look,
+    camera_look,
+    invert_look,
+    inverse_tone_curve,
+    look_matrix,
+    tone_curve,
+)
 from rawkit.isp.noise import BROOKS_NOISE, add_noise, noise_variance, sample_noise_levels
 from rawkit.isp.pipeline import (
     ISPParams,
@@ -82,6 +93,14 @@ __all__ = [
     "Convention",
     "bradford_matrix",
     "BUILTIN_CAMERAS",
+    "LUMA_709",
+    "CameraLook",
+    "apply_look",
+    "camera_look",
+    "invert_look",
+    "inverse_tone_curve",
+    "look_matrix",
+    "tone_curve",
     "GAMMA_EPS",
     "LAYOUTS",
     "SRGB_TO_XYZ",

@@ -11,6 +11,7 @@ from torch.utils.data import default_collate
 
 from rawkit.cfa import mosaic, pack, pattern_after_crop, unpack
 from rawkit.data import (
+    SPLITS,
     AIM22Pairs,
     PairedFolder,
     RawVideoFolder,
@@ -314,7 +315,7 @@ def test_synthetic_pairs():
     assert len(crops) > 1  # other epochs, other crops (of the same pair)
     batch = default_collate([ds[i] for i in range(4)])
     assert batch["packed"].shape == (4, 4, 8, 8) and batch["wb_gains"].shape == (4, 3)
-    assert SyntheticPairs("val", max_side=32).photos == ("motorcycle_left", "motorcycle_right")
+    assert SyntheticPairs("val", max_side=32).photos == SPLITS["val"]
     with pytest.raises(IndexError):
         ds[4]
     with pytest.raises(ValueError, match="astronaut"):

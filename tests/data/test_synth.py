@@ -7,6 +7,8 @@ import torch
 from rawkit.cfa import pack
 from rawkit.data import (
     SyntheticPair,
+    benchmark_look,
+    draw_capture,
     libraw_params,
     libraw_render,
     load_photo,
@@ -16,6 +18,7 @@ from rawkit.data import (
 from rawkit.io import read_raw
 from rawkit.isp import (
     ISPParams,
+    apply_look,
     builtin_camera,
     default_params,
     normalize_levels,
@@ -62,10 +65,57 @@ def test_layouts_and_levels(name):
 
 
 def test_rawkit_render_is_process_of_the_raw():
-    p = synthesize("astronaut", camera="nikon_d5100", seed=3, srgb_bits=None, max_side=SIDE)
+    p = synthesize(
+        "astronaut", camera="nikon_d5100", seed=3, srgb_bits=None, max_side=SIDE, preset="hard"
+    )
     out = process(p.mosaic, camera=p.camera, params=p.params)
     np.testing.assert_allclose(p.srgb, out, atol=1e-6)
-    assert p.params.tone and p.render == "rawkit"
+    assert p.params.tone and p.render == "rawkit" and p.look is None
+
+
+def test_default_preset_is_process_then_the_camera_look():
+    p = synthesize("astronaut", camera="nikon_d5100", seed=3, srgb_bits=None, max_side=SIDE)
+    assert p.preset == "default" and p.look == benchmark_look(p.camera)
+    q = p.params
+    assert (q.exposure, q.tone, q.lens_shading, q.demosaic) == (1.0, False, 0.0, "bilinear")
+    out = apply_look(process(p.mosaic.astype(np.float64), camera=p.camera, params=q), look=p.look)
+    np.testing.assert_allclose(p.srgb, out, atol=1e-6)
+
+
+def test_default_preset_distribution():
+    """Mostly daylight, WB near the true illuminant, no digital gain, some clipping."""
+    cam = builtin_camera("nikon_d5100")
+    labels, clipped = [], []
+    for seed in range(200):
+        c = draw_capture(cam, generator=torch.Generator().manual_seed(seed), preset="default")
+        labels.append(c.params.illuminant)
+        assert c.params.exposure == 1.0 and 0.6 < c.scene_exposure < 1.8
+        assert 1e-4 <= c.params.shot_noise <= 2e-3
+    daylight = sum(lab.startswith("daylight") for lab in labels) / len(labels)
+    assert 0.8 < daylight < 0.97
+    for seed, name in enumerate(("kodim12", "kodim05", "coffee", "kodim23")):
+        clipped.append(synthesize(name, camera=cam, seed=seed, max_side=128).clipped_fraction)
+    assert max(clipped) > 0  # some images really clip ...
+    assert max(clipped) < 0.1  # ... a little
+
+
+def test_references_order_and_the_hard_preset():
+    """Oracle above the blind generic inverse; the blind inverse in its documented band."""
+    from rawkit.data import generic_inverse, oracle_inverse
+
+    blind, oracle = [], []
+    for seed, name in enumerate(("kodim05", "kodim19", "coffee")):
+        p = synthesize(name, camera="nikon_d5100", seed=seed, max_side=128)
+        oracle.append(float(psnr(oracle_inverse(p), p.packed, data_range=1.0)))
+        blind.append(
+            float(psnr(generic_inverse(p.srgb, camera=p.camera), p.packed, data_range=1.0))
+        )
+    assert 28 < np.mean(blind) < 40 and np.mean(oracle) > np.mean(blind) + 3
+    h = synthesize("kodim05", camera="nikon_d5100", seed=0, max_side=128, preset="hard")
+    assert h.preset == "hard" and h.look is None and h.params.tone
+    assert float(psnr(oracle_inverse(h), h.packed, data_range=1.0)) > 40
+    with pytest.raises(ValueError, match="preset"):
+        synthesize("kodim05", camera="nikon_d5100", seed=0, max_side=32, preset="easy")
 
 
 @pytest.mark.parametrize("seed", [0, 5])
@@ -73,8 +123,9 @@ def test_rawkit_render_is_process_of_the_raw():
 def test_libraw_render_matches_process(seed, name):
     """LibRaw (nobody here wrote it) renders the pair's RAW as rawkit's process does."""
     p = synthesize(
-        "astronaut", camera=name, seed=seed, render="libraw", srgb_bits=None, max_side=128
-    )
+        "astronaut", camera=name, seed=seed, render="libraw", srgb_bits=None, max_side=128,
+        preset="hard",
+    )  # fmt: skip
     assert not p.params.tone and p.params.lens_shading == 0
     ours = process(torch.from_numpy(p.mosaic).double(), camera=p.camera, params=p.params)
     assert float(psnr(ours, torch.from_numpy(p.srgb).double(), data_range=1.0)) > 60
@@ -88,13 +139,15 @@ def test_pairs_of_a_smooth_scene_come_back():
     params = default_params(cam)
     for render in ("rawkit", "libraw"):
         p = synthesize(scene, camera=cam, seed=0, render=render, params=params, noise=False,
-                       srgb_bits=None)  # fmt: skip
+                       srgb_bits=None, preset="hard")  # fmt: skip
         assert np.abs(p.srgb - scene)[:, 1:-1, 1:-1].max() < 2e-3, render
         assert p.photo == ""
 
 
 def test_dng_written_for_libraw_reads_back():
-    p = synthesize("chelsea", camera="sigma_sd_merrill", seed=2, render="libraw", max_side=SIDE)
+    p = synthesize(
+        "chelsea", camera="sigma_sd_merrill", seed=2, render="libraw", max_side=SIDE, preset="hard"
+    )
     import tempfile
     from pathlib import Path
 
