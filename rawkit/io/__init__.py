@@ -13,6 +13,8 @@ data that breaks a format's rules (dtype, shape, range) raises :class:`ValueErro
 
 - :func:`read_raw`, :func:`read_camera` -- Bayer RAW/DNG through LibRaw (rawpy).
 - :func:`write_dng` -- uint16 mosaic + metadata -> a DNG that LibRaw renders.
+- :func:`fit_dng_colour`, :func:`write_reconstruction_dng` -- a reconstruction's DNG with
+  the neutral, colour matrix and exposure fitted so that it renders back to its photo.
 - :func:`read_aim22_raw`, :func:`write_aim22_raw`, :func:`read_aim22_rgb`,
   :func:`write_aim22_rgb`, :func:`aim22_pairs`, :func:`aim22_val_rgb` -- AIM 2022.
 - :func:`read_image`, :func:`write_image` -- PNG 8/16-bit, JPEG with quality.
@@ -47,6 +49,7 @@ from rawkit.io.dng import (
     illuminant_name,
     write_dng,
 )
+from rawkit.io.dng_colour import DngColour, fit_dng_colour, write_reconstruction_dng
 from rawkit.io.images import (
     IMAGE_EXTENSIONS,
     LoadedImage,
@@ -55,9 +58,12 @@ from rawkit.io.images import (
     to_hwc,
     write_image,
 )
-from rawkit.io.raw import RawImage, UnsupportedRawError, read_camera, read_raw
+from rawkit.io.raw import RawImage, UnsupportedRawError, apply_flip, read_camera, read_raw
 
 __all__ = [
+    "DngColour",
+    "fit_dng_colour",
+    "write_reconstruction_dng",
     "AIM22_MAX",
     "CHECKPOINT_FORMAT_VERSION",
     "DNG_ILLUMINANTS",
@@ -71,6 +77,7 @@ __all__ = [
     "UnsupportedRawError",
     "aim22_pairs",
     "aim22_val_rgb",
+    "apply_flip",
     "atomic_write",
     "check_writable",
     "from_hwc",
