@@ -52,9 +52,12 @@ from rawkit.io.dng import (
 from rawkit.io.dng_colour import DngColour, fit_dng_colour, write_reconstruction_dng
 from rawkit.io.images import (
     IMAGE_EXTENSIONS,
+    PHOTO_EXTENSIONS,
     LoadedImage,
+    Photo,
     from_hwc,
     read_image,
+    read_photo,
     to_hwc,
     write_image,
 )
@@ -62,6 +65,9 @@ from rawkit.io.raw import RawImage, UnsupportedRawError, apply_flip, read_camera
 
 __all__ = [
     "DngColour",
+    "PHOTO_EXTENSIONS",
+    "Photo",
+    "read_photo",
     "fit_dng_colour",
     "write_reconstruction_dng",
     "AIM22_MAX",

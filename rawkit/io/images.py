@@ -32,9 +32,12 @@ from rawkit.io._files import FileFormatError, check_readable, describe_format, s
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "PHOTO_EXTENSIONS",
     "LoadedImage",
+    "Photo",
     "from_hwc",
     "read_image",
+    "read_photo",
     "to_hwc",
     "write_image",
 ]
@@ -265,3 +268,152 @@ def write_image(
     with atomic_write(dest, overwrite=overwrite) as f:
         f.write(encoded.tobytes())
     return dest
+
+
+#: Extensions :func:`read_photo` accepts (lower case) and the format each one means.
+PHOTO_EXTENSIONS: dict[str, str] = {**IMAGE_EXTENSIONS, ".tif": "tiff", ".tiff": "tiff"}
+
+# EXIF/TIFF Orientation -> (transpose first?, then np.rot90 k on the transposed image)
+# written as the operation that shows the image upright (EXIF 2.32, tag 0x0112).
+_ORIENT_NAMES = {
+    1: "upright",
+    2: "mirrored left-right",
+    3: "rotated 180 degrees",
+    4: "mirrored top-bottom",
+    5: "transposed",
+    6: "rotated 90 degrees clockwise",
+    7: "transversed",
+    8: "rotated 90 degrees counter-clockwise",
+}
+
+
+class Photo(NamedTuple):
+    """What :func:`read_photo` returns.
+
+    Attributes:
+        image: ``(3, H, W)`` float32 RGB in ``[0, 1]``, shown upright.
+        bit_depth: bits per sample in the file, 8 or 16.
+        orientation: the file's EXIF/TIFF orientation code (1 = upright, already applied).
+        notes: what was changed to make an RGB image of it, one sentence each (grey
+            replicated, alpha dropped, orientation applied); empty when nothing was.
+    """
+
+    image: np.ndarray
+    bit_depth: int
+    orientation: int
+    notes: tuple[str, ...]
+
+
+def _orientation_tag(p: Path, fmt: str) -> int:
+    if fmt == "tiff":
+        import tifffile
+
+        with tifffile.TiffFile(p) as tif:
+            tag = tif.pages[0].tags.get("Orientation")
+            value = int(tag.value) if tag is not None else 1
+    else:
+        from PIL import Image
+
+        try:
+            with Image.open(p) as im:
+                value = int(im.getexif().get(0x0112, 1))
+        except Exception:  # noqa: BLE001 - a broken EXIF block means no orientation
+            value = 1
+    return value if value in _ORIENT_NAMES else 1
+
+
+def _upright(hwc: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply EXIF orientation ``orientation`` to an ``(H, W, C)`` array (a view)."""
+    ops = {
+        1: lambda a: a,
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, k=1),
+    }
+    return ops[orientation](hwc)
+
+
+def read_photo(path: PathLike, *, orientation: bool = True) -> Photo:
+    """Read a photo as upright ``(3, H, W)`` RGB in ``[0, 1]``, whatever its file holds.
+
+    The reader for tools that take "any photo": PNG, JPEG and TIFF, 8- or 16-bit, grey
+    (replicated to three equal channels), RGB or RGBA (alpha dropped), with the EXIF or
+    TIFF orientation applied so the image is the way a viewer shows it.  Every such
+    change is listed in :attr:`Photo.notes` so that a caller can tell the user.  For the
+    file as stored, use :func:`read_image`.
+
+    Args:
+        path: a ``.png``, ``.jpg``/``.jpeg`` or ``.tif``/``.tiff`` file; the content must
+            match the extension.
+        orientation: apply the orientation tag (default); False keeps the stored layout.
+
+    Returns:
+        :class:`Photo`.
+
+    Raises:
+        ValueError: unsupported extension.
+        FileNotFoundError: missing file.
+        FileFormatError: empty, truncated, undecodable, or not what its extension says,
+            or a sample type/channel count that is not a photo (an ``OSError``).
+
+    Example:
+        >>> import tempfile, pathlib, numpy as np
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = write_image(pathlib.Path(d) / "g.png", np.full((1, 2, 4), 0.5), bit_depth=16)
+        ...     photo = read_photo(p)
+        >>> photo.image.shape, photo.bit_depth, photo.notes
+        ((3, 2, 4), 16, ('grey image: its one channel is used as R, G and B',))
+    """
+    p = check_readable(path, "a photo (PNG, JPEG or TIFF)")
+    suffix = p.suffix.lower()
+    fmt = PHOTO_EXTENSIONS.get(suffix)
+    if fmt is None:
+        raise ValueError(
+            f"path: expected an extension in {sorted(PHOTO_EXTENSIONS)}, got {p.suffix!r} ({p})"
+        )
+    if not isinstance(orientation, bool):
+        raise TypeError(f"orientation: expected a bool, got {type(orientation).__name__}")
+    notes: list[str] = []
+    if fmt == "tiff":
+        import tifffile
+
+        found = sniff_format(p)
+        if found != "tiff":
+            raise FileFormatError(
+                p, f"content is {describe_format(found)}, not what the extension {p.suffix!r} says"
+            )
+        try:
+            arr = tifffile.imread(p)
+        except Exception as e:  # noqa: BLE001 - tifffile raises many kinds
+            raise FileFormatError(p, f"could not decode the TIFF data ({e})") from e
+        if arr.dtype not in (np.uint8, np.uint16):
+            raise FileFormatError(p, f"unsupported sample type {arr.dtype} (expected 8- or 16-bit)")
+        depth = 8 if arr.dtype == np.uint8 else 16
+        if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (1, 3, 4):
+            arr = np.moveaxis(arr, 0, -1)  # planar TIFF
+        if arr.ndim == 2:
+            arr = arr[:, :, None]
+        if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+            raise FileFormatError(p, f"unsupported layout {arr.shape} (expected a single image)")
+    else:
+        loaded = read_image(p)
+        arr, depth = to_hwc(loaded.image), loaded.bit_depth
+    channels = arr.shape[2]
+    if channels in (2, 4):
+        notes.append("alpha channel dropped (rawkit works on opaque RGB)")
+        arr = arr[:, :, : channels - 1]
+    if arr.shape[2] == 1:
+        notes.append("grey image: its one channel is used as R, G and B")
+        arr = np.repeat(arr, 3, axis=2)
+    code = _orientation_tag(p, fmt)
+    if orientation and code != 1:
+        arr = _upright(arr, code)
+        notes.append(f"orientation tag {code} applied (the file is stored {_ORIENT_NAMES[code]})")
+    image = np.ascontiguousarray(from_hwc(arr))
+    if image.dtype != np.float32:
+        image = image.astype(np.float32) / np.float32(2**depth - 1)
+    return Photo(image, depth, code, tuple(notes))
