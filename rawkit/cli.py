@@ -371,7 +371,7 @@ def _bench_quality(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     if args.kind == "quality":
         return _bench_quality(args)
-    from rawkit.bench.harness import format_table, speed_suites, write_json
+    from rawkit.bench.harness import format_table, run_speed, speed_suites, write_json
 
     suites = speed_suites()
     chosen = args.suite or sorted(suites)
@@ -382,13 +382,12 @@ def _bench(args: argparse.Namespace) -> int:
     if args.json and Path(args.json).exists() and not args.overwrite:
         print(f"--json: {args.json} exists; pass --overwrite to replace it", file=sys.stderr)
         return 2
-    records = []
-    for name in chosen:
-        print(
-            f"running suite {name!r} at {args.megapixels} MP, {args.repeats} repeats ...",
-            flush=True,
-        )
-        records += suites[name](megapixels=args.megapixels, repeats=args.repeats)
+    if args.threads is not None and args.threads < 1:
+        print(f"--threads: expected an int >= 1, got {args.threads}", file=sys.stderr)
+        return 2
+    records = run_speed(
+        chosen, megapixels=args.megapixels, repeats=args.repeats, threads=args.threads
+    )
     print(format_table(records))
     print(
         "ratio = rawkit time / peer time, medians, interleaved in one run (below 1: rawkit faster)"
@@ -507,8 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_speed.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="torch intra-op threads for rawkit (default 1, like the peers)",
+        default=None,
+        help="threads for rawkit and its peers alike (default: both 1 and torch's default)",
     )
     p_speed.add_argument("--json", help="also write the records to this JSON file")
     p_speed.add_argument("--overwrite", action="store_true", help="replace an existing --json file")

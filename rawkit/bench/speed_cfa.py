@@ -1,7 +1,8 @@
 """Speed suite for ``rawkit.cfa``: packing, demosaicing and bit-packing on a 12 MP mosaic.
 
 Peers, timed in the same run: ``np.copy`` of the same bytes (memory bound),
-colour-demosaicing (the reference Python implementation) and OpenCV's Bayer conversion.
+colour-demosaicing (the reference Python implementation) and OpenCV's Bayer conversion
+(uint16 only: OpenCV has no floating-point Bayer demosaic).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import numpy as np
 from rawkit.bench.harness import SpeedRecord, compare, register_speed
 
 __all__ = ["cfa_suite"]
+
+#: Goals (``ratio <= goal``) of the rows of this suite.
+GOALS = {"layout": 1.5, "bits": 2.0, "colour-demosaicing": 0.2, "opencv": 2.0}
 
 
 def _size(megapixels: float) -> tuple[int, int]:
@@ -36,15 +40,19 @@ def cfa_suite(*, megapixels: float = 12.0, repeats: int = 5) -> list[SpeedRecord
     m32 = rng.random((1, h, w), dtype=np.float32)
     m16 = rng.integers(0, 1024, (1, h, w), dtype=np.uint16)
     recs: list[SpeedRecord] = []
+    lay = GOALS["layout"]
 
     for pattern in ("RGGB", "BGGR"):
         recs.append(compare(f"pack float32 {pattern}", size, functools.partial(pack, m32, pattern=pattern),
-                            "np.copy", lambda: np.copy(m32), repeats=repeats, note="goal <= 1.5"))  # fmt: skip
-    p32 = pack(m32, pattern="RGGB")
-    recs.append(compare("unpack float32 RGGB", size, lambda: unpack(p32, pattern="RGGB"),
-                        "np.copy", lambda: np.copy(p32), repeats=repeats, note="goal <= 1.5"))  # fmt: skip
+                            "np.copy", lambda: np.copy(m32), repeats=repeats, goal=lay))  # fmt: skip
+        p32 = pack(m32, pattern=pattern)
+        recs.append(compare(f"unpack float32 {pattern}", size, functools.partial(unpack, p32, pattern=pattern),
+                            "np.copy", lambda p=p32: np.copy(p), repeats=repeats, goal=lay))  # fmt: skip
     recs.append(compare("pack uint16 RGGB", size, lambda: pack(m16, pattern="RGGB"),
-                        "np.copy", lambda: np.copy(m16), repeats=repeats, note="goal <= 1.5"))  # fmt: skip
+                        "np.copy uint16", lambda: np.copy(m16), repeats=repeats, goal=lay))  # fmt: skip
+    p16 = pack(m16, pattern="RGGB")
+    recs.append(compare("unpack uint16 RGGB", size, lambda: unpack(p16, pattern="RGGB"),
+                        "np.copy uint16", lambda: np.copy(p16), repeats=repeats, goal=lay))  # fmt: skip
 
     cd_rep = max(1, repeats // 2)  # colour-demosaicing is slow; fewer repeats keep the run short
     for name, fn, ref in (
@@ -53,20 +61,23 @@ def cfa_suite(*, megapixels: float = 12.0, repeats: int = 5) -> list[SpeedRecord
     ):
         recs.append(compare(f"demosaic_{name} float32", size, functools.partial(fn, m32, pattern="RGGB"),
                             f"colour-demosaicing {name}", functools.partial(ref, m32[0], "RGGB"),
-                            repeats=cd_rep, note="goal <= 0.2"))  # fmt: skip
+                            repeats=cd_rep, warmup=1, goal=GOALS["colour-demosaicing"]))  # fmt: skip
     m16b = np.ascontiguousarray(m16[0])
     m16f = m16.astype(np.float32)
     recs.append(compare("demosaic_bilinear float32", size, lambda: demosaic_bilinear(m16f, pattern="RGGB"),
                         "OpenCV Bayer bilinear uint16", lambda: cv2.cvtColor(m16b, cv2.COLOR_BayerBG2RGB),
-                        repeats=repeats, note="report"))  # fmt: skip
+                        repeats=repeats, goal=GOALS["opencv"],
+                        note="OpenCV: uint16 in and out (no float Bayer path)"))  # fmt: skip
 
     for depth in (10, 12, 14):
         w_group = 4 if depth != 12 else 2
-        data16 = m16[..., : (w // w_group) * w_group]
+        data16 = np.ascontiguousarray(m16[..., : (w // w_group) * w_group])
         packed = pack_bits(data16, bit_depth=depth)
         recs.append(compare(f"pack_bits RAW{depth}", size, functools.partial(pack_bits, data16, bit_depth=depth),
-                            "np.copy uint16", functools.partial(np.copy, data16), repeats=repeats, note="report"))  # fmt: skip
+                            "np.copy uint16", functools.partial(np.copy, data16), repeats=repeats,
+                            goal=GOALS["bits"]))  # fmt: skip
         recs.append(compare(f"unpack_bits RAW{depth}", size,
                             functools.partial(unpack_bits, packed, bit_depth=depth),
-                            "np.copy uint16", functools.partial(np.copy, data16), repeats=repeats, note="report"))  # fmt: skip
+                            "np.copy uint16", functools.partial(np.copy, data16), repeats=repeats,
+                            goal=GOALS["bits"]))  # fmt: skip
     return recs

@@ -6,11 +6,9 @@ Peers, timed in the same run (``rawkit bench speed``):
   products ``A = f_t f_r^T`` and ``A v`` on the whole ``M x N`` matrix (what a user
   would write), and the same two products chunked like rawkit (which isolates the cost
   of the softmax).  Both do the same multiply-adds, so the FLOP-rate ratio is
-  ``peer_s / rawkit_s``: the goal is at least 0.7.  The comparison is repeated with one
-  intra-op thread (``torch.set_num_threads(1)`` for both, restored afterwards): the
-  chunked loop runs a few small parallel regions per chunk, and on a machine whose
-  cores are shared with other processes each of them can wait for a descheduled
-  OpenMP thread, which makes multi-threaded figures there mostly a measure of the load.
+  ``peer_s / rawkit_s``: the goal is at least 0.7.  ``rawkit bench speed`` runs the
+  suite at one thread and at torch's default count (the chunked loop runs a few small
+  parallel regions per chunk, which suffer most when other processes share the cores).
   Forward + backward (training) is compared with torch's whole-matrix softmax.
 * top-k search against calling faiss directly on the same prebuilt index and the same
   ``(M, C)`` float32 array (goal: at least 0.9 of its speed, ratio <= 1.11).
@@ -94,7 +92,11 @@ def measure_in_subprocess(setup: str, run: str, *, timeout: float | None = None)
     minus the resident set before it.
     """
     code = _MEASURE.format(setup=textwrap.dedent(setup), run=textwrap.dedent(run))
+    import torch
+
     env = dict(os.environ)
+    # The subprocess runs at the thread count the caller holds (rawkit bench speed sets it).
+    env["OMP_NUM_THREADS"] = str(torch.get_num_threads())
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env
     )
@@ -157,21 +159,11 @@ def _assemble_records(megapixels: float, repeats: int) -> list[SpeedRecord]:
     mem = f"peak +{_mib(mem_rk['peak_bytes'])} (chunk {cs}x{n}: {_mib(bound)}) vs mm +{_mib(mem_mm['peak_bytes'])}"
     recs = []
     r = compare("assemble softmax C=32 V=7", size, rawkit_fn, "torch.mm x2, whole MxN", mm_whole,
-                repeats=repeats)  # fmt: skip
+                repeats=repeats, goal=1 / 0.7)  # fmt: skip
     recs.append(dataclasses.replace(r, note=f"FLOP rate {1 / r.ratio:.2f}x mm (goal >= 0.7); {mem}"))  # fmt: skip
     r = compare("assemble softmax C=32 V=7", size, rawkit_fn, "torch.mm x2, same chunks", mm_chunked,
                 repeats=repeats)  # fmt: skip
     recs.append(dataclasses.replace(r, note=f"FLOP rate {1 / r.ratio:.2f}x (softmax overhead)"))  # fmt: skip
-    # One intra-op thread for both: the chunked loop runs ~8 small parallel regions per
-    # chunk, which suffer most when other processes share the cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        r = compare("assemble softmax, 1 thread", size, rawkit_fn, "torch.mm x2, whole MxN, 1 thread",
-                    mm_whole, repeats=repeats)  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
-    recs.append(dataclasses.replace(r, note=f"FLOP rate {1 / r.ratio:.2f}x mm (goal >= 0.7)"))
 
     # Training: forward + backward, chunked backward vs torch's whole-matrix softmax.
     mb = max(256, m // 4)
@@ -186,12 +178,6 @@ def _assemble_records(megapixels: float, repeats: int) -> list[SpeedRecord]:
 
     r = compare("assemble fwd+bwd (chunked)", f"M={mb} N={n}", rawkit_train,
                 "torch softmax fwd+bwd, whole MxN", torch_train, repeats=max(1, repeats // 2))  # fmt: skip
-    torch.set_num_threads(1)
-    try:
-        r1 = compare("assemble fwd+bwd, 1 thread", f"M={mb} N={n}", rawkit_train,
-                     "torch softmax fwd+bwd, 1 thread", torch_train, repeats=max(1, repeats // 2))  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
     train_setup = (
         setup
         + f"""
@@ -208,7 +194,6 @@ def _assemble_records(megapixels: float, repeats: int) -> list[SpeedRecord]:
     )
     mem = f"peak +{_mib(mem_rk['peak_bytes'])} vs torch +{_mib(mem_mm['peak_bytes'])}"
     recs.append(dataclasses.replace(r, note=f"report; {mem}"))
-    recs.append(dataclasses.replace(r1, note="report"))
     return recs
 
 
@@ -232,14 +217,14 @@ def _topk_records(megapixels: float, repeats: int) -> list[SpeedRecord]:
     q_t, x_t = torch.from_numpy(q), torch.from_numpy(x)
     recs = []
     r = compare("topk flat, points (numpy)", size, lambda: topk(q, flat, k=k, layout="points"),
-                "faiss IndexFlatIP.search", lambda: flat.search(q, k), repeats=repeats)  # fmt: skip
+                "faiss IndexFlatIP.search", lambda: flat.search(q, k), repeats=repeats, goal=1 / 0.9)  # fmt: skip
     recs.append(dataclasses.replace(r, note=f"speed {1 / r.ratio:.2f}x faiss (goal >= 0.9)"))
     r = compare("topk flat, image (torch)", f"{side}x{side} N={n} k={k}", lambda: topk(q_img, flat, k=k),
-                "faiss IndexFlatIP.search", lambda: flat.search(q_img_np, k), repeats=repeats)  # fmt: skip
+                "faiss IndexFlatIP.search", lambda: flat.search(q_img_np, k), repeats=repeats, goal=1 / 0.9)  # fmt: skip
     recs.append(dataclasses.replace(r, note=f"speed {1 / r.ratio:.2f}x faiss (goal >= 0.9)"))
     nl, npb = faiss.extract_index_ivf(ivf).nlist, faiss.extract_index_ivf(ivf).nprobe
     r = compare(f"topk ivf nlist={nl} nprobe={npb}", size, lambda: topk(q, ivf, k=k, layout="points"),
-                "faiss IndexIVFFlat.search", lambda: ivf.search(q, k), repeats=repeats)  # fmt: skip
+                "faiss IndexIVFFlat.search", lambda: ivf.search(q, k), repeats=repeats, goal=1 / 0.9)  # fmt: skip
     recs.append(dataclasses.replace(r, note=f"speed {1 / r.ratio:.2f}x faiss (goal >= 0.9)"))
     r = compare("topk_assemble k=8 V=7", size,
                 lambda: topk_assemble(q_t, x_t, vals, k=k, index=flat, layout="points"),
@@ -275,7 +260,7 @@ def _bank_records(megapixels: float) -> list[SpeedRecord]:
     note = (
         f"{n}x32 -> {k}x{g}, niter={niter}; CPU {rk['cpu_seconds']:.1f}/{peer['cpu_seconds']:.1f} s"
         f" = {rk['cpu_seconds'] / peer['cpu_seconds']:.2f}; peak +{_mib(rk['peak_bytes'])} vs faiss "
-        f"+{_mib(peer['peak_bytes'])}; goal ratio <= 1.2"
+        f"+{_mib(peer['peak_bytes'])}"
     )
     size = f"N={n}"
     ratio = rk["seconds"] / peer["seconds"]
@@ -288,6 +273,7 @@ def _bank_records(megapixels: float) -> list[SpeedRecord]:
             peer["seconds"],
             ratio,
             note,
+            goal=1.2,
         )  # fmt: skip
     ]
 

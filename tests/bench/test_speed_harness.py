@@ -1,0 +1,52 @@
+"""The speed harness: thread settings, goals, interleaving (no timings asserted)."""
+
+import pytest
+import torch
+
+from rawkit.bench import harness
+from rawkit.bench.harness import (
+    SpeedRecord,
+    compare,
+    format_table,
+    register_speed,
+    run_speed,
+    thread_count,
+)
+
+
+def test_thread_count_sets_and_restores():
+    before = torch.get_num_threads()
+    with thread_count(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        with thread_count(0):
+            pass
+
+
+def test_compare_warms_up_and_interleaves():
+    calls = []
+    rec = compare("a", "1", lambda: calls.append("r"), "b", lambda: calls.append("p"),
+                  repeats=4, warmup=1, goal=1.5)  # fmt: skip
+    assert calls[:2] == ["r", "p"]  # warm-up, then alternating order
+    assert calls[2:] == ["r", "p", "p", "r", "r", "p", "p", "r"]
+    assert rec.goal == 1.5 and rec.met == (rec.ratio <= 1.5)
+
+
+def test_run_speed_reports_each_thread_setting():
+    seen = []
+
+    @register_speed("_probe")
+    def probe(*, megapixels, repeats):
+        seen.append(torch.get_num_threads())
+        return [SpeedRecord("x", "1", 1.0, "y", 2.0, 0.5, goal=1.0)]
+
+    try:
+        recs = run_speed(["_probe"], megapixels=0.01, repeats=1, threads=[1, 2], progress=False)
+    finally:
+        harness._SUITES.pop("_probe")
+    assert seen == [1, 2] and [r.threads for r in recs] == [1, 2]
+    table = format_table(recs)
+    assert "<=1" in table and "yes" in table
+    with pytest.raises(ValueError, match="unknown"):
+        run_speed(["nope"], progress=False)
