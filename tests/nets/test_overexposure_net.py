@@ -1,0 +1,207 @@
+"""Tests for rawkit.nets.overexposure: mask, blend, re-mosaic/pack, Laplacian pyramid, network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from rawkit.cfa import PATTERNS, demosaic_menon, unpack
+from rawkit.nets.overexposure import (
+    OverexposureFusionNet,
+    fuse,
+    laplacian_pyramid,
+    laplacian_pyramid_loss,
+    remosaic_pack,
+)
+
+images = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 2), st.just(3), st.integers(1, 4).map(lambda k: 2 * k),
+              st.integers(1, 4).map(lambda k: 2 * k)),
+    elements=st.floats(0.0, 1.0),
+)  # fmt: skip
+
+
+def _net(**kw):
+    kw.setdefault("width", 4)
+    kw.setdefault("depth", 1)
+    kw.setdefault("seed", 0)
+    return OverexposureFusionNet(**kw)
+
+
+# ------------------------------------------------------------------ mask (the net's)
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=images, delta=st.floats(0.0, 0.5))
+def test_mask_range_and_monotone_in_brightness(x, delta):
+    net = _net()
+    t = torch.from_numpy(x)
+    m = net.mask(t)
+    assert m.shape == (x.shape[0], 1, *x.shape[-2:])
+    assert bool(((m >= 0) & (m <= 1)).all())
+    brighter = net.mask((t + delta).clamp(max=1.0))
+    assert bool((brighter >= m).all())
+
+
+def test_mask_empty_on_dark_and_full_on_white():
+    net = _net()
+    dark = torch.full((1, 3, 8, 8), 0.95 - 0.05 - 1e-3)  # just below the ramp
+    assert bool((net.mask(dark) == 0).all())
+    assert bool((net.mask(torch.ones(1, 3, 8, 8)) == 1).all())
+
+
+# ------------------------------------------------------------------------ blend
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=images, seed=st.integers(0, 2**16))
+def test_blend_identity_at_both_ends(x, seed):
+    g = np.random.default_rng(seed)
+    oe, noe = g.normal(size=x.shape), g.normal(size=x.shape)
+    zeros = np.zeros((x.shape[0], 1, *x.shape[-2:]))
+    assert np.array_equal(fuse(oe, noe, zeros), noe)
+    assert np.array_equal(fuse(oe, noe, zeros + 1), oe)
+    half = fuse(oe, noe, zeros + 0.5)
+    np.testing.assert_allclose(half, (oe + noe) / 2, rtol=0, atol=1e-12)
+
+
+def test_all_zero_mask_gives_noe_branch_exactly():
+    net = _net()
+    x = torch.rand(2, 3, 12, 16) * 0.5  # dark: the mask is all zero
+    out = net(x)
+    assert bool((out.mask == 0).all())
+    assert torch.equal(out.fused, out.noe)
+    assert not torch.equal(out.oe, out.noe)  # the branches differ; the blend picks NOE
+
+
+def test_fuse_rejects_bad_masks():
+    a = np.zeros((3, 4, 4))
+    with pytest.raises(ValueError, match="mask"):
+        fuse(a, a, np.full((1, 4, 4), 1.5))
+    with pytest.raises(ValueError, match="mask"):
+        fuse(a, a, np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match="noe"):
+        fuse(a, np.zeros((3, 4, 2)), np.zeros((1, 4, 4)))
+    with pytest.raises(TypeError, match="oe"):
+        fuse(a.astype(np.int64), a, np.zeros((1, 4, 4)))
+
+
+# ------------------------------------------------------------------ re-mosaic / pack
+
+_CHANNEL_COLOUR = {"R": 0, "G": 1, "B": 2}
+
+
+def _reference_pack(rgb: np.ndarray, pattern: str) -> np.ndarray:
+    """Independent reference: read the 2x2 pattern letters, R, G in R's row, G in B's row, B."""
+    sites = {(0, 0): pattern[0], (0, 1): pattern[1], (1, 0): pattern[2], (1, 1): pattern[3]}
+    r_row = next(dy for (dy, _), c in sites.items() if c == "R")
+    out = []
+    for want in ("R", "Gr", "Gb", "B"):
+        colour = want[0]
+        if colour == "G":
+            row = r_row if want == "Gr" else 1 - r_row
+            dy, dx = next(s for s, c in sites.items() if c == "G" and s[0] == row)
+        else:
+            dy, dx = next(s for s, c in sites.items() if c == colour)
+        out.append(rgb[..., _CHANNEL_COLOUR[colour], dy::2, dx::2])
+    return np.stack(out, axis=-3)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@settings(max_examples=10, deadline=None)
+@given(x=images)
+def test_remosaic_pack_matches_reference(pattern, x):
+    assert np.array_equal(remosaic_pack(x, pattern=pattern), _reference_pack(x, pattern))
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_demosaiced_truth_remosaics_to_the_bayer_truth(pattern):
+    packed = np.random.default_rng(3).uniform(0, 1, (2, 4, 6, 8))
+    d = demosaic_menon(unpack(packed, pattern=pattern), pattern=pattern)
+    assert np.array_equal(remosaic_pack(d, pattern=pattern), packed)
+
+
+# ------------------------------------------------------------------ Laplacian pyramid
+
+
+@settings(max_examples=20, deadline=None)
+@given(x=images, levels=st.integers(1, 4))
+def test_pyramid_collapses_back_to_the_image(x, levels):
+    bands = laplacian_pyramid(torch.from_numpy(x), levels=levels)
+    y = bands[-1]
+    for b in reversed(bands[:-1]):
+        y = b + F.interpolate(y, size=b.shape[-2:], mode="bilinear", align_corners=False)
+    np.testing.assert_allclose(y.numpy(), x, rtol=0, atol=1e-12)
+
+
+def test_pyramid_loss_zero_on_equal_and_masks():
+    g = np.random.default_rng(0)
+    a, b = g.uniform(size=(2, 3, 16, 16)), g.uniform(size=(2, 3, 16, 16))
+    assert float(laplacian_pyramid_loss(a, a)) == 0.0
+    base = float(laplacian_pyramid_loss(a, b))
+    assert base > 0
+    ones = np.ones((2, 1, 16, 16))
+    np.testing.assert_allclose(float(laplacian_pyramid_loss(a, b, mask=ones)), base, rtol=1e-12)
+    # a zero mask contributes zero, with no NaN
+    assert float(laplacian_pyramid_loss(a, b, mask=0 * ones)) == 0.0
+    # a mask on the left half ignores differences on the far right half
+    c = a.copy()
+    c[..., 12:] = b[..., 12:]
+    left = np.zeros((2, 1, 16, 16))
+    left[..., :4] = 1
+    np.testing.assert_allclose(float(laplacian_pyramid_loss(c, a, mask=left, levels=1)), 0.0)
+
+
+def test_pyramid_loss_is_differentiable_and_checks_inputs():
+    a = torch.rand(1, 3, 16, 16, requires_grad=True)
+    laplacian_pyramid_loss(a, torch.rand(1, 3, 16, 16)).backward()
+    assert a.grad is not None and bool(torch.isfinite(a.grad).all())
+    with pytest.raises(ValueError, match="target"):
+        laplacian_pyramid_loss(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 6))
+    with pytest.raises(ValueError, match="levels"):
+        laplacian_pyramid_loss(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), levels=0)
+    with pytest.raises(ValueError, match="mask"):
+        laplacian_pyramid_loss(
+            torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), mask=-torch.ones(1, 1, 8, 8)
+        )
+
+
+# ------------------------------------------------------------------------ network
+
+
+@pytest.mark.parametrize("resolution", ["half", "full"])
+def test_net_shapes_ranges_and_rebuild(resolution):
+    net = _net(resolution=resolution)
+    out = net(torch.rand(2, 3, 10, 14))
+    assert out.oe.shape == out.noe.shape == out.fused.shape == (2, 3, 10, 14)
+    assert out.mask.shape == (2, 1, 10, 14)
+    assert bool(((out.fused > 0) & (out.fused < 1)).all())
+    again = OverexposureFusionNet(**net.config, seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), again.state_dict().values(), strict=True))
+
+
+def test_net_branches_train_on_their_own_pixels():
+    """A loss on the OE branch weighted by the mask gives the NOE branch no gradient."""
+    net = _net()
+    x = torch.rand(1, 3, 8, 8)
+    out = net(x)
+    (out.oe * out.mask).sum().backward()
+    assert all(p.grad is None or bool((p.grad == 0).all()) for p in net.noe.parameters())
+    assert any(p.grad is not None and bool((p.grad != 0).any()) for p in net.oe.parameters())
+
+
+def test_net_rejects_bad_settings_and_inputs():
+    with pytest.raises(ValueError, match="resolution"):
+        _net(resolution="quarter")
+    with pytest.raises(ValueError, match="softness"):
+        _net(threshold=0.5, softness=0.6)
+    with pytest.raises(ValueError, match="srgb"):
+        _net()(torch.rand(1, 3, 7, 8))
+    with pytest.raises(TypeError, match="srgb"):
+        _net()(np.zeros((3, 8, 8), np.float32))

@@ -1,0 +1,158 @@
+"""Tests for rawkit.pipelines.overexposure: ground truths, overexposed split, pipeline contract."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rawkit.cfa import PATTERNS
+from rawkit.data import synthesize
+from rawkit.pipelines import overexposure as oe
+from rawkit.pipelines.base import Pipeline, PipelineConfigError, registry
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return synthesize("chelsea", camera="nikon_d5100", seed=0, max_side=64)
+
+
+@pytest.fixture(scope="module")
+def fitted(pair):
+    cfg = oe.OverexposureConfig(width=4, depth=1, steps=3, batch_size=2, crop=32)
+    return oe.OverexposurePipeline.fit([pair, oe.overexpose(pair, fraction=0.2)], cfg, progress=False)
+
+
+# ------------------------------------------------------------------ ground truths
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_branch_truths_split_the_demosaiced_raw(pattern):
+    g = np.random.default_rng(1)
+    srgb = g.uniform(0.5, 1.0, (2, 3, 16, 12))
+    packed = g.uniform(0, 1, (2, 4, 8, 6))
+    gt = oe.branch_ground_truth(srgb, packed, pattern=pattern)
+    np.testing.assert_allclose(gt.oe + gt.noe, gt.demosaiced, rtol=0, atol=1e-15)
+    assert ((gt.mask > 0) & (gt.mask < 1)).any() and (gt.mask == 0).any()
+    full = np.broadcast_to(gt.mask == 1, gt.noe.shape)
+    assert (gt.noe[full] == 0).all() and np.array_equal(gt.oe[full], gt.demosaiced[full])
+    # the re-mosaiced, packed ground truth is the Bayer truth (Menon keeps the samples)
+    assert np.array_equal(oe.remosaic_pack(gt.demosaiced, pattern=pattern), packed)
+
+
+def test_branch_truth_errors():
+    with pytest.raises(ValueError, match="demosaic"):
+        oe.branch_ground_truth(np.zeros((3, 4, 4)), np.zeros((4, 2, 2)), pattern="RGGB", demosaic="vng")
+    with pytest.raises(ValueError, match="packed"):
+        oe.branch_ground_truth(np.zeros((3, 4, 4)), np.zeros((4, 2, 3)), pattern="RGGB")
+    with pytest.raises(ValueError, match="pattern"):
+        oe.branch_ground_truth(np.zeros((3, 4, 4)), np.zeros((4, 2, 2)), pattern="RGBG")
+
+
+# ------------------------------------------------------------------ overexposed split
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.3])
+def test_overexpose_clips_the_asked_share_and_keeps_the_raw(pair, fraction):
+    before = oe.clipped_fraction(pair.srgb)
+    out = oe.overexpose(pair, fraction=fraction)
+    f = oe.clipped_fraction(out.srgb)
+    assert abs(f - fraction) < 0.02 and f > before
+    assert out.params.exposure > pair.params.exposure
+    assert np.array_equal(out.packed, pair.packed) and np.array_equal(out.raw, pair.raw)
+    assert out.srgb.dtype == np.float32 and out.srgb.shape == pair.srgb.shape
+
+
+def test_overexpose_draws_the_share_from_the_seed(pair):
+    a, b = oe.overexpose(pair, seed=3), oe.overexpose(pair, seed=3)
+    assert np.array_equal(a.srgb, b.srgb)
+    assert 0.05 - 0.01 <= oe.clipped_fraction(a.srgb) <= 0.30 + 0.01
+
+
+def test_overexpose_errors(pair):
+    with pytest.raises(TypeError, match="pair"):
+        oe.overexpose(pair.srgb)
+    with pytest.raises(ValueError, match="fraction"):
+        oe.overexpose(pair, fraction=0.5)
+    black = synthesize(np.zeros((3, 32, 32), np.float32), camera="nikon_d5100", seed=0, noise=False)
+    with pytest.raises(ValueError, match="pair"):  # a black image never clips
+        oe.overexpose(black, fraction=0.2)
+
+
+def test_clipped_fraction_counts_pixels_with_any_channel_at_code_255():
+    x = np.zeros((3, 4, 5))
+    x[0, 0, :2] = 1.0
+    x[2, 1, 0] = 254.6 / 255  # rounds to 255
+    x[1, 2, 0] = 254.4 / 255  # rounds to 254
+    assert oe.clipped_fraction(x) == 3 / 20
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+def test_mask_scores_inside_and_outside():
+    srgb = np.zeros((3, 80, 32), np.float32)
+    srgb[:, :20] = 1.0  # packed rows 0-9 inside the mask
+    true = np.full((4, 40, 16), 0.5)
+    pred = true.copy()
+    pred[:, 20:] += 0.1  # error far outside (beyond the 11x11 SSIM window of the mask)
+    s = oe.mask_scores(pred, true, srgb)
+    assert s["psnr_in"] == np.inf and s["ssim_in"] == pytest.approx(1.0)
+    assert s["psnr_out"] == pytest.approx(10 * np.log10(100 * 30 / 20))
+    assert s["mask_share"] == 0.25 and s["ssim_out"] < 1
+
+
+# ------------------------------------------------------------------ pipeline contract
+
+
+def test_registered():
+    assert registry()["overexposure"] is oe.OverexposurePipeline
+
+
+def test_reconstruct_is_the_packed_blend(fitted, pair):
+    out = fitted.reconstruct(pair.srgb)
+    assert out.shape == pair.packed.shape and out.dtype == np.float32
+    b = fitted.branches(pair.srgb)
+    want = oe.remosaic_pack(b["fused"], pattern=fitted.config.pattern)
+    np.testing.assert_allclose(out, want, rtol=0, atol=1e-5)  # tiles vs. whole image
+    assert set(b) == {"mask", "oe", "noe", "fused"}
+
+
+def test_save_load_round_trip(fitted, pair, tmp_path):
+    fitted.save(tmp_path / "p")
+    again = Pipeline.load(tmp_path / "p")
+    assert isinstance(again, oe.OverexposurePipeline) and again.config == fitted.config
+    assert np.array_equal(again.reconstruct(pair.srgb), fitted.reconstruct(pair.srgb))
+    fitted.save(tmp_path / "h", dtype="float16")
+    half = oe.OverexposurePipeline.load(tmp_path / "h")
+    np.testing.assert_allclose(half.reconstruct(pair.srgb), fitted.reconstruct(pair.srgb), atol=5e-3)
+    doc = json.loads((tmp_path / "p" / "pipeline.json").read_text())
+    assert doc["pipeline"] == "overexposure" and doc["config"]["pattern"] == "RGGB"
+    with pytest.raises(FileExistsError):
+        fitted.save(tmp_path / "p")
+
+
+def test_fit_is_seeded(pair, fitted):
+    again = oe.OverexposurePipeline.fit(
+        [pair, oe.overexpose(pair, fraction=0.2)], fitted.config, progress=False
+    )
+    a, b = fitted.state_tensors(), again.state_tensors()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_config_round_trip_and_checks():
+    cfg = oe.OverexposureConfig(pattern="GBRG", width=8)
+    assert oe.OverexposureConfig.from_json(cfg.to_json()) == cfg
+    with pytest.raises(PipelineConfigError, match="pattern"):
+        oe.OverexposureConfig.from_dict({"pattern": "RGBG"})
+    with pytest.raises(ValueError, match="crop"):
+        oe.OverexposureConfig(crop=21)
+    with pytest.raises(ValueError, match="softness"):
+        oe.OverexposureConfig(threshold=0.5, softness=0.5)
+
+
+def test_fit_rejects_crops_larger_than_the_images(pair):
+    with pytest.raises(ValueError, match="crop"):
+        oe.OverexposurePipeline.fit([pair], oe.OverexposureConfig(crop=128, steps=1), progress=False)
