@@ -67,6 +67,7 @@ from dataclasses import dataclass
 import torch
 
 from rawkit._checks import (
+    check_bool,
     check_dtype,
     check_even_hw,
     check_finite,
@@ -234,6 +235,7 @@ def demosaic_menon(mosaic: Array, *, pattern: Pattern, refining_step: bool = Tru
         >>> tuple(rgb.shape), bool((rgb == 0.25).all())
         ((3, 4, 4), True)
     """
+    check_bool(refining_step, "refining_step")
     _check_mosaic(mosaic)
     check_pattern(pattern)
     t = mosaic if isinstance(mosaic, torch.Tensor) else to_tensor(mosaic)
