@@ -8,6 +8,9 @@
   fusion (Eq. 6), reliable attention (Eq. 7), attention over the bank (Eq. 8) and a
   U-Net with a sigmoid head, with the Table 1 ablation switches
   (:mod:`rawkit.nets.priorraw`);
+* :class:`FAGDN` - FAGDN's video de-rendering step: confidence head (Eq. 6), two
+  encoders (Eq. 7) with Global and Local feature Aggregation (Fig. 6), decoder with
+  auxiliary outputs (Eq. 8), with the Table 3 ablation switches (:mod:`rawkit.nets.fagdn`);
 * :func:`train` and its companions are re-exported from :mod:`rawkit.engine`, the
   generic training engine (seeded, resumable, DDP under ``torchrun``), which sits
   before ``nets`` in the dependency order.
@@ -17,17 +20,6 @@ each has a ``config`` dict that rebuilds it (``type(net)(**net.config)``) and a
 ``seed=`` argument for a reproducible initialisation.
 """
 
-from rawkit.nets.encoder import PixelSearchEncoder, ResidualBlock
-from rawkit.nets.priorraw import (
-    ABLATIONS,
-    Ablation,
-    BankAttention,
-    BankTensors,
-    PriorRAWNet,
-    PriorRAWOutput,
-    assemble_prior,
-    distance_map,
-)
 from rawkit.engine import (
     CHECKPOINT_PATTERN,
     DistInfo,
@@ -42,6 +34,27 @@ from rawkit.engine import (
     load_training_state,
     train,
 )
+from rawkit.nets.encoder import PixelSearchEncoder, ResidualBlock
+from rawkit.nets.fagdn import FAGDN, GLA, ConfidenceHead, FAGDNOutput
+from rawkit.nets.metadata_codec import MetadataCodecNet
+from rawkit.nets.priorraw import (
+    ABLATIONS,
+    Ablation,
+    BankAttention,
+    BankTensors,
+    PriorRAWNet,
+    PriorRAWOutput,
+    assemble_prior,
+    distance_map,
+)
+from rawkit.nets.overexposure import (
+    FusionOutput,
+    OverexposureFusionNet,
+    fuse,
+    laplacian_pyramid,
+    laplacian_pyramid_loss,
+    remosaic_pack,
+)
 from rawkit.nets.unet import HEADS, OUTPUTS, Head, Output, UNet, count_parameters
 
 __all__ = [
@@ -53,9 +66,16 @@ __all__ = [
     "BankAttention",
     "BankTensors",
     "DistInfo",
+    "FAGDN",
+    "FAGDNOutput",
+    "ConfidenceHead",
+    "GLA",
     "Head",
     "LossFn",
+    "MetadataCodecNet",
     "Output",
+    "FusionOutput",
+    "OverexposureFusionNet",
     "PixelSearchEncoder",
     "PriorRAWNet",
     "PriorRAWOutput",
@@ -69,8 +89,12 @@ __all__ = [
     "count_parameters",
     "distance_map",
     "distributed_context",
+    "fuse",
     "init_distributed",
+    "laplacian_pyramid",
+    "laplacian_pyramid_loss",
     "latest_checkpoint",
     "load_training_state",
+    "remosaic_pack",
     "train",
 ]
