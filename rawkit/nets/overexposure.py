@@ -301,8 +301,10 @@ def fuse(oe: Array, noe: Array, mask: Array) -> Array:
     if oe.shape != noe.shape:
         raise ValueError(f"noe: expected the shape of oe {tuple(oe.shape)}, got {tuple(noe.shape)}")
     k = mask.shape[-3]
-    if k not in (1, oe.shape[-3]) or mask.shape[:-3] != oe.shape[:-3] or (
-        mask.shape[-2:] != oe.shape[-2:]
+    if (
+        k not in (1, oe.shape[-3])
+        or mask.shape[:-3] != oe.shape[:-3]
+        or (mask.shape[-2:] != oe.shape[-2:])
     ):
         raise ValueError(
             f"mask: expected shape {(*oe.shape[:-3], 1, *oe.shape[-2:])} (or C channels), "
@@ -468,6 +470,4 @@ class OverexposureFusionNet(nn.Module):
         oe, noe = self.oe(x), self.noe(x)
         m = self.mask(x).to(oe.dtype)
         fused = torch.lerp(noe, oe, m)
-        return FusionOutput(
-            *(t.reshape(*lead, *t.shape[-3:]) for t in (oe, noe, m, fused))
-        )
+        return FusionOutput(*(t.reshape(*lead, *t.shape[-3:]) for t in (oe, noe, m, fused)))

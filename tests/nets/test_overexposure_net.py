@@ -183,7 +183,10 @@ def test_net_shapes_ranges_and_rebuild(resolution):
     assert out.mask.shape == (2, 1, 10, 14)
     assert bool(((out.fused > 0) & (out.fused < 1)).all())
     again = OverexposureFusionNet(**net.config, seed=0)
-    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), again.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(net.state_dict().values(), again.state_dict().values(), strict=True)
+    )
 
 
 def test_net_branches_train_on_their_own_pixels():

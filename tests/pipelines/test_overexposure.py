@@ -22,7 +22,9 @@ def pair():
 @pytest.fixture(scope="module")
 def fitted(pair):
     cfg = oe.OverexposureConfig(width=4, depth=1, steps=3, batch_size=2, crop=32)
-    return oe.OverexposurePipeline.fit([pair, oe.overexpose(pair, fraction=0.2)], cfg, progress=False)
+    return oe.OverexposurePipeline.fit(
+        [pair, oe.overexpose(pair, fraction=0.2)], cfg, progress=False
+    )
 
 
 # ------------------------------------------------------------------ ground truths
@@ -44,7 +46,9 @@ def test_branch_truths_split_the_demosaiced_raw(pattern):
 
 def test_branch_truth_errors():
     with pytest.raises(ValueError, match="demosaic"):
-        oe.branch_ground_truth(np.zeros((3, 4, 4)), np.zeros((4, 2, 2)), pattern="RGGB", demosaic="vng")
+        oe.branch_ground_truth(
+            np.zeros((3, 4, 4)), np.zeros((4, 2, 2)), pattern="RGGB", demosaic="vng"
+        )
     with pytest.raises(ValueError, match="packed"):
         oe.branch_ground_truth(np.zeros((3, 4, 4)), np.zeros((4, 2, 3)), pattern="RGGB")
     with pytest.raises(ValueError, match="pattern"):
@@ -127,7 +131,9 @@ def test_save_load_round_trip(fitted, pair, tmp_path):
     assert np.array_equal(again.reconstruct(pair.srgb), fitted.reconstruct(pair.srgb))
     fitted.save(tmp_path / "h", dtype="float16")
     half = oe.OverexposurePipeline.load(tmp_path / "h")
-    np.testing.assert_allclose(half.reconstruct(pair.srgb), fitted.reconstruct(pair.srgb), atol=5e-3)
+    np.testing.assert_allclose(
+        half.reconstruct(pair.srgb), fitted.reconstruct(pair.srgb), atol=5e-3
+    )
     doc = json.loads((tmp_path / "p" / "pipeline.json").read_text())
     assert doc["pipeline"] == "overexposure" and doc["config"]["pattern"] == "RGGB"
     with pytest.raises(FileExistsError):
@@ -155,4 +161,6 @@ def test_config_round_trip_and_checks():
 
 def test_fit_rejects_crops_larger_than_the_images(pair):
     with pytest.raises(ValueError, match="crop"):
-        oe.OverexposurePipeline.fit([pair], oe.OverexposureConfig(crop=128, steps=1), progress=False)
+        oe.OverexposurePipeline.fit(
+            [pair], oe.OverexposureConfig(crop=128, steps=1), progress=False
+        )
