@@ -1,0 +1,207 @@
+"""Tests of rawkit.pipelines.video: keyframes, chained inference, the pipeline, video files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from rawkit.data import synthesize_video
+from rawkit.flow import warp_packed
+from rawkit.io import FileFormatError, write_image
+from rawkit.nets import FAGDN
+from rawkit.pipelines import Pipeline, available
+from rawkit.pipelines.video import (
+    VideoConfig,
+    VideoPipeline,
+    decode_keyframes,
+    derender_frames,
+    encode_keyframes,
+    keyframe_indices,
+    plot_quality_over_time,
+    quality_over_time,
+    read_video_frames,
+    video_pairs,
+)
+
+TINY = {"width": 4, "depth": 2, "patch": 2, "confidence_width": 4, "crop": 44, "batch_size": 2}
+
+
+@pytest.fixture(scope="module")
+def video():  # type: ignore[no-untyped-def]
+    return synthesize_video("astronaut", n_frames=5, motion="pan", seed=0, size=(48, 64))
+
+
+# ----------------------------------------------------------------------- keyframes
+
+
+def test_keyframes_round_trip_and_indices() -> None:
+    g = np.random.default_rng(0)
+    raw = g.random((7, 4, 3, 5)).astype(np.float32)
+    assert keyframe_indices(7, 3) == [0, 3, 6]
+    meta = encode_keyframes(raw, interval=3)
+    idx, frames = decode_keyframes(meta, n_frames=7, size=(3, 5))
+    assert idx == [0, 3, 6]
+    np.testing.assert_allclose(frames, raw[idx], atol=0.5 / 65535 + 1e-9)
+    assert len(meta) == 8 + 16 + 3 * 4 + 3 * 4 * 3 * 5 * 2 + 4
+
+
+def test_keyframes_refuse_bad_bytes_and_values() -> None:
+    raw = np.full((4, 4, 2, 2), 0.25, np.float32)
+    meta = encode_keyframes(raw)
+    with pytest.raises(ValueError, match="CRC"):
+        decode_keyframes(meta[:-5] + bytes([meta[-5] ^ 1]) + meta[-4:], n_frames=4, size=(2, 2))
+    with pytest.raises(ValueError, match="CRC|short"):
+        decode_keyframes(meta[:20], n_frames=4, size=(2, 2))
+    with pytest.raises(ValueError, match="magic"):
+        decode_keyframes(b"x" * 64, n_frames=4, size=(2, 2))
+    with pytest.raises(ValueError, match="4 frames"):
+        decode_keyframes(meta, n_frames=5, size=(2, 2))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        encode_keyframes(raw + 1.0)
+    with pytest.raises(ValueError, match="interval"):
+        encode_keyframes(raw, interval=-1)
+
+
+# ----------------------------------------------------------------------- chain
+
+
+class _RecordingFlow:
+    """A flow estimator that records its inputs and returns a fixed flow."""
+
+    def __init__(self, flow: torch.Tensor) -> None:
+        self.flow, self.calls = flow, []  # type: ignore[var-annotated]
+
+    def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        self.calls.append((a.clone(), b.clone()))
+        return self.flow[None]
+
+
+def test_chain_bookkeeping_with_keyframes(video) -> None:  # type: ignore[no-untyped-def]
+    # an untrained FAGDN returns the warped previous RAW (zero correction), so with a
+    # whole-pixel flow of 2 sRGB px every chained frame is the previous one moved by one site
+    net = FAGDN(width=4, depth=2, patch=2, seed=0)
+    flow = torch.zeros(2, 48, 64)
+    flow[0] = 2.0
+    rec = _RecordingFlow(flow)
+    srgb = torch.from_numpy(video.srgb)
+    keys = {0: video.packed[0], 3: video.packed[3]}
+    out = list(derender_frames(net, srgb, video.packed[0], flow_fn=rec, keyframes=keys))
+    assert len(out) == 5
+    assert torch.equal(out[0], torch.from_numpy(video.packed[0]))
+    assert torch.equal(out[3], torch.from_numpy(video.packed[3]))  # a keyframe restarts the chain
+    for t in (1, 2, 4):
+        expected = warp_packed(out[t - 1][None], flow[None], pattern="RGGB")[0].clamp(0, 1)
+        torch.testing.assert_close(out[t], expected, atol=1e-6, rtol=0)
+    # the estimator saw (x_{t-1}, x_t) for every non-key frame, in order
+    assert len(rec.calls) == 3
+    for (a, b), t in zip(rec.calls, (1, 2, 4), strict=True):
+        assert torch.equal(a[0], srgb[t - 1]) and torch.equal(b[0], srgb[t])
+
+
+def test_chain_is_lazy_and_checks_each_frame(video) -> None:  # type: ignore[no-untyped-def]
+    net = FAGDN(width=4, depth=2, patch=2, seed=0)
+    zero = _RecordingFlow(torch.zeros(2, 48, 64))
+
+    def frames():  # type: ignore[no-untyped-def]
+        yield video.srgb[0]
+        yield video.srgb[1]
+        yield video.srgb[2][:, :40]  # a frame of the wrong size
+
+    it = derender_frames(net, frames(), video.packed[0], flow_fn=zero)
+    assert next(it).shape == (4, 24, 32)
+    next(it)
+    with pytest.raises(ValueError, match=r"frames\[2\]"):
+        next(it)
+    with pytest.raises(TypeError, match="net"):
+        next(derender_frames(object(), [video.srgb[0]], video.packed[0]))  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------- pipeline
+
+
+def test_registered_fit_save_load_reconstruct(video, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert "video" in available()
+    cfg = VideoConfig(steps=2, keyframe_interval=3, **TINY)
+    pipe = VideoPipeline.fit(video_pairs([video]), cfg, seed=0, progress=False)
+    meta = pipe.encode_metadata(video.packed, video.srgb)
+    out = pipe.reconstruct(video.srgb, metadata=meta)
+    assert out.shape == (5, 4, 24, 32) and out.dtype == np.float32
+    assert np.abs(out[[0, 3]] - video.packed[[0, 3]]).max() <= 0.5 / 65535 + 1e-7
+    assert out.min() >= 0 and out.max() <= 1
+    pipe.save(tmp_path / "p")
+    back = Pipeline.load(tmp_path / "p")
+    assert isinstance(back, VideoPipeline) and back.config == cfg
+    np.testing.assert_array_equal(back.reconstruct(video.srgb, metadata=meta), out)
+    with pytest.raises(TypeError, match="metadata"):
+        pipe.reconstruct(video.srgb)
+    with pytest.raises(ValueError, match="metadata"):
+        pipe.reconstruct(video.srgb[:4], metadata=meta)
+
+
+def test_fit_refuses_single_frames_and_small_crops(video) -> None:  # type: ignore[no-untyped-def]
+    single = [(video.srgb[t], video.packed[t], f"g{t}") for t in range(3)]
+    with pytest.raises(ValueError, match="consecutive frames"):
+        VideoPipeline.fit(single, VideoConfig(steps=1, **TINY), progress=False)
+    with pytest.raises(ValueError, match="crop"):
+        VideoPipeline.fit(video_pairs([video]), VideoConfig(steps=1, **{**TINY, "crop": 100}))
+    with pytest.raises(ValueError, match="SSIM"):
+        VideoConfig(**{**TINY, "crop": 40})
+    assert VideoConfig(**{**TINY, "crop": 40, "aux_loss": False}).crop == 40
+
+
+# ----------------------------------------------------------------------- files
+
+
+def test_read_frames_from_a_folder_in_numeric_order(tmp_path: Path) -> None:
+    for i in (10, 2, 1):
+        write_image(tmp_path / f"{i}.png", np.full((3, 4, 6), i / 20, np.float32), bit_depth=8)
+    frames = list(read_video_frames(tmp_path))
+    assert [round(float(f.mean()) * 20) for f in frames] == [1, 2, 10]
+    (tmp_path / "only").mkdir()
+    write_image(tmp_path / "only" / "0.png", np.zeros((3, 4, 6), np.float32), bit_depth=8)
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        list(read_video_frames(tmp_path / "only"))
+    with pytest.raises(FileNotFoundError):
+        list(read_video_frames(tmp_path / "missing"))
+
+
+def _write_mp4(path: Path, n: int) -> None:
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (48, 32))
+    for i in range(n):
+        w.write(np.full((32, 48, 3), 30 * i, np.uint8))
+    w.release()
+
+
+def test_read_mp4_and_refuse_corrupt_or_short(tmp_path: Path) -> None:
+    good = tmp_path / "good.mp4"
+    _write_mp4(good, 4)
+    frames = list(read_video_frames(good))
+    assert len(frames) == 4 and frames[0].shape == (3, 32, 48) and frames[0].dtype == np.float32
+    assert abs(float(frames[2].mean()) - 60 / 255) < 0.05
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(FileFormatError):
+        list(read_video_frames(cut))
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video")
+    with pytest.raises(FileFormatError):
+        list(read_video_frames(text))
+    short = tmp_path / "short.mp4"
+    _write_mp4(short, 1)
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        list(read_video_frames(short))
+
+
+def test_quality_over_time_and_plot(tmp_path: Path) -> None:
+    y = np.zeros((3, 4, 4, 4))
+    p = y + np.array([0.0, 0.1, 0.01])[:, None, None, None]
+    q = quality_over_time(p, y)
+    assert np.isinf(q[0]) and q[1:].round(6).tolist() == [20.0, 40.0]
+    out = plot_quality_over_time({"a": q, "b": q - 1}, tmp_path / "f.png")
+    assert out.stat().st_size > 1000
+    with pytest.raises(FileExistsError):
+        plot_quality_over_time({"a": q}, tmp_path / "f.png")
