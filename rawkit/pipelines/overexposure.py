@@ -200,6 +200,15 @@ def fusion_loss(
 
     Returns:
         Scalar loss (mean over images), differentiable.
+
+    Example:
+        >>> import torch
+        >>> from rawkit.nets.overexposure import OverexposureFusionNet
+        >>> net = OverexposureFusionNet(width=4, depth=1, seed=0)
+        >>> srgb = torch.rand(2, 3, 16, 16)
+        >>> loss = fusion_loss(net(srgb), torch.rand(2, 3, 16, 16))
+        >>> loss.shape, bool(loss > 0)
+        (torch.Size([]), True)
     """
     total = demosaiced.new_zeros(())
     for pred, w in ((out.oe, out.mask), (out.noe, 1 - out.mask)):
