@@ -52,7 +52,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rawkit._checks import check_choice, check_dtype, check_finite, check_number, check_tensor_like
+from rawkit._checks import (
+    check_bool,
+    check_choice,
+    check_dtype,
+    check_finite,
+    check_number,
+    check_tensor_like,
+)
 from rawkit._ssim import (
     CROP,
     RADIUS,
@@ -213,6 +220,7 @@ def ssim(
         1.0
     """
     r = check_data_range(data_range)
+    check_bool(per_channel, "per_channel")
     x, y = prepare_pair(x, y)
     check_min_size(x, 2 * RADIUS + 1, "x", "the 11x11 SSIM window")
     s = ssim_cs_maps(x, y, r, RADIUS, RADIUS - CROP)[0]  # the cropped map

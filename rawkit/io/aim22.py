@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rawkit._checks import check_tensor_like
+from rawkit._checks import check_dtype, check_finite, check_tensor_like
 from rawkit._tensor import Array
 from rawkit.io._atomic import PathLike, atomic_write, check_writable
 from rawkit.io._files import FileFormatError, check_readable, describe_format, sniff_format
@@ -203,8 +203,10 @@ def write_aim22_rgb(
     if dest.suffix.lower() not in (".jpg", ".jpeg"):
         raise ValueError(f"path: expected a .jpg file name, got {dest.suffix!r} ({dest})")
     check_tensor_like(rgb, "rgb")
+    check_dtype(rgb, ["float"], "rgb")
     if rgb.ndim != 3 or rgb.shape[0] != 3:
         raise ValueError(f"rgb: expected shape (3, H, W), got {tuple(rgb.shape)}")
+    check_finite(rgb if isinstance(rgb, torch.Tensor) else torch.from_numpy(np.asarray(rgb)), "rgb")
     return write_image(dest, rgb, bit_depth=8, quality=quality, overwrite=overwrite)
 
 

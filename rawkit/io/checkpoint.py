@@ -167,6 +167,24 @@ def save_checkpoint(
     return dest
 
 
+def _check_map_location(map_location: Any) -> torch.device:
+    if not isinstance(map_location, (str, torch.device)):
+        raise TypeError(
+            f"map_location: expected a device or a device string such as 'cpu', got "
+            f"{type(map_location).__name__}"
+        )
+    try:
+        device = torch.device(map_location)
+    except (RuntimeError, ValueError) as e:
+        raise ValueError(
+            f"map_location: expected a device string such as 'cpu' or 'cuda:0', got "
+            f"{map_location!r}"
+        ) from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"map_location: {device} requested but no CUDA device is available")
+    return device
+
+
 def load_checkpoint(path: PathLike, *, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Load a checkpoint written by :func:`save_checkpoint`, never unpickling objects.
 
@@ -178,6 +196,8 @@ def load_checkpoint(path: PathLike, *, map_location: str | torch.device = "cpu")
         :class:`Checkpoint`.
 
     Raises:
+        TypeError, ValueError: ``map_location`` is not a device or a device string
+            (checked before the file is opened, so it is never blamed on the file).
         FileNotFoundError: missing file.
         FileFormatError: empty, truncated or corrupt file, not a PyTorch archive, a file
             holding arbitrary Python objects (refused by ``weights_only=True``), not a
@@ -190,6 +210,7 @@ def load_checkpoint(path: PathLike, *, map_location: str | torch.device = "cpu")
         ...     print(load_checkpoint(p).state_dict["w"])
         tensor([1., 1.])
     """
+    location = _check_map_location(map_location)
     p = check_readable(path, "a rawkit checkpoint")
     fmt = sniff_format(p)
     if fmt != "zip":
@@ -197,7 +218,7 @@ def load_checkpoint(path: PathLike, *, map_location: str | torch.device = "cpu")
             p, f"content is {describe_format(fmt)}, not a PyTorch checkpoint archive"
         )
     try:
-        obj = torch.load(p, map_location=map_location, weights_only=True)
+        obj = torch.load(p, map_location=location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise FileFormatError(
             p,

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from rawkit._checks import check_number, check_xy
 from rawkit.cfa.pattern import check_pattern
 from rawkit.isp.color import check_color_matrix
 from rawkit.isp.levels import check_levels
@@ -75,15 +76,14 @@ def daylight_xy(cct: float) -> tuple[float, float]:
         cct: in [4000, 25000] K.
 
     Raises:
+        TypeError: not a real number.
         ValueError: outside that range.
 
     Example:
         >>> [round(v, 4) for v in daylight_xy(6504)]
         [0.3127, 0.3291]
     """
-    if isinstance(cct, bool) or not isinstance(cct, (int, float)) or not 4000 <= cct <= 25000:
-        raise ValueError(f"cct: expected a number in [4000, 25000] K, got {cct!r}")
-    t = float(cct)
+    t = check_number(cct, "cct", minimum=4000, maximum=25000)
     if t <= 7000:
         x = -4.6070e9 / t**3 + 2.9678e6 / t**2 + 0.09911e3 / t + 0.244063
     else:
@@ -112,13 +112,14 @@ def illuminant_xy(kind: Illuminant, *, cct: float | None = None) -> tuple[float,
 def xy_to_xyz(xy: Sequence[float]) -> tuple[float, float, float]:
     """XYZ with ``Y = 1`` of chromaticity ``(x, y)``.
 
+    ``xy`` is a pair of finite numbers with ``x >= 0``, ``y > 0``, ``x + y <= 1`` (a
+    3-tuple, a string or NaN raises).
+
     Example:
         >>> [round(v, 4) for v in xy_to_xyz((0.3127, 0.329))]
         [0.9505, 1.0, 1.0891]
     """
-    x, y = float(xy[0]), float(xy[1])
-    if not (0 < y and 0 <= x and x + y <= 1):
-        raise ValueError(f"xy: expected a chromaticity with y > 0 and x + y <= 1, got {tuple(xy)}")
+    x, y = check_xy(xy, "xy")
     return x / y, 1.0, (1.0 - x - y) / y
 
 

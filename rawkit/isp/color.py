@@ -44,7 +44,6 @@ from typing import Any, Literal
 
 import torch
 
-from rawkit._checks import check_tensor_like
 from rawkit._tensor import Array, numpy_compat
 from rawkit.isp._common import as_param, check_image
 
@@ -259,12 +258,9 @@ def srgb_to_camera_matrix(
         True
     """
     _check_convention(convention)
-    if not isinstance(xyz_to_cam, torch.Tensor):
-        xyz_to_cam = torch.as_tensor(xyz_to_cam, dtype=torch.float64)
-    check_tensor_like(xyz_to_cam, "xyz_to_cam")
-    if not xyz_to_cam.is_floating_point():
-        xyz_to_cam = xyz_to_cam.to(torch.float64)
-    m = _matrix(xyz_to_cam, xyz_to_cam, "xyz_to_cam")
+    floating = isinstance(xyz_to_cam, torch.Tensor) and xyz_to_cam.is_floating_point()
+    like = xyz_to_cam if floating else torch.empty(0, dtype=torch.float64)
+    m = _matrix(xyz_to_cam, like, "xyz_to_cam")
     xyz_rgb = torch.as_tensor(SRGB_TO_XYZ, dtype=m.dtype, device=m.device)
     if convention == "libraw":
         if wb_gains is not None:

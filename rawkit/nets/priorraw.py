@@ -235,6 +235,15 @@ def distance_map(assembled_srgb: torch.Tensor, srgb: torch.Tensor) -> torch.Tens
         >>> distance_map(torch.tensor([0.2, 0.5]), torch.tensor([0.5, 0.5]))
         tensor([0.3000, 0.0000])
     """
+    for name, t in (("assembled_srgb", assembled_srgb), ("srgb", srgb)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            what = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
+            raise TypeError(f"{name}: expected a floating torch.Tensor, got {what}")
+    if assembled_srgb.shape != srgb.shape:
+        raise ValueError(
+            f"srgb: expected the shape of assembled_srgb {tuple(assembled_srgb.shape)}, "
+            f"got {tuple(srgb.shape)}"
+        )
     return (assembled_srgb - srgb).abs()
 
 

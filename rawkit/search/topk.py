@@ -42,7 +42,7 @@ import faiss
 import numpy as np
 import torch
 
-from rawkit._checks import check_choice
+from rawkit._checks import check_choice, check_int
 from rawkit._tensor import Array, numpy_compat
 from rawkit.search.affinity import (
     Layout,
@@ -142,6 +142,9 @@ def build_index(
         (3, 3)
     """
     check_choice(kind, INDEX_KINDS, "kind")
+    check_int(hnsw_m, "hnsw_m", minimum=2)
+    check_int(ef_search, "ef_search", minimum=1)
+    check_int(seed, "seed", minimum=0)
     r = _reference_points(_check_features(f_r, "f_r"))
     n, c = r.shape
     if n == 0:
