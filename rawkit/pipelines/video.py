@@ -210,6 +210,16 @@ def decode_keyframes(
     Raises:
         ValueError: not this format, truncated, CRC mismatch, or frames/size that differ
             from ``n_frames`` / ``size`` (``(h, w)`` of the packed RAW).
+
+    Example:
+        >>> import numpy as np
+        >>> meta = encode_keyframes(np.zeros((2, 4, 2, 2), np.float32))
+        >>> decode_keyframes(meta, n_frames=2, size=(2, 2))[0]
+        [0]
+        >>> decode_keyframes(meta[:-1] + b"x", n_frames=2, size=(2, 2))
+        Traceback (most recent call last):
+        ...
+        ValueError: metadata: CRC-32 mismatch; the keyframe bytes are corrupt or truncated
     """
     if not isinstance(metadata, (bytes, bytearray)):
         raise TypeError(f"metadata: expected bytes, got {type(metadata).__name__}")
@@ -291,6 +301,11 @@ def synthetic_videos(
 
     Returns:
         A list of :class:`rawkit.data.SyntheticVideo`.
+
+    Example:
+        >>> vs = synthetic_videos("test", n_frames=2, size=(32, 48))
+        >>> len(vs), vs[0].srgb.shape, vs[0].motion
+        (5, (2, 3, 32, 48), 'pan')
     """
     from rawkit.data import SPLITS, synthesize_video
 
@@ -349,6 +364,15 @@ def read_video_frames(
         FileFormatError: a file OpenCV cannot decode, or one that ends before the frame
             count its header gives (truncated or corrupt).
         ValueError: fewer than ``min_frames`` frames; frames of different sizes.
+
+    Example:
+        >>> import tempfile, pathlib, numpy as np
+        >>> from rawkit.io import write_image
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> for i in (2, 10):
+        ...     _ = write_image(d / f"{i}.png", np.full((3, 4, 6), i / 10, np.float32), bit_depth=8)
+        >>> [round(float(f.mean()), 1) for f in read_video_frames(d)]
+        [0.2, 1.0]
     """
     p = Path(source)
     if not p.exists():
@@ -457,6 +481,15 @@ def derender_frames(
     Raises:
         TypeError, ValueError: frames or RAW of the wrong type, shape or size (raised
             when the offending frame arrives).
+
+    Example:
+        >>> import torch
+        >>> net = FAGDN(width=4, depth=2, patch=2, seed=0)  # untrained: returns the warped RAW
+        >>> frames = torch.rand(3, 3, 8, 8)
+        >>> still = lambda a, b: torch.zeros(1, 2, 8, 8)  # any flow estimator
+        >>> out = list(derender_frames(net, frames, torch.full((4, 4, 4), 0.5), flow_fn=still))
+        >>> len(out), out[2].shape, float(out[2].mean())
+        (3, torch.Size([4, 4, 4]), 0.5)
     """
     if not isinstance(net, FAGDN):
         raise TypeError(f"net: expected a rawkit.nets.FAGDN, got {type(net).__name__}")
@@ -527,6 +560,12 @@ def plot_quality_over_time(
 
     Returns:
         ``path``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "q.png"
+        >>> plot_quality_over_time({"chain": [float("inf"), 40.0, 38.5]}, p).name
+        'q.png'
     """
     import matplotlib
 
