@@ -68,7 +68,7 @@ def overexposure_data(
     """``{"train": (normal, overexposed), "test": (normal, overexposed)}`` pairs.
 
     Train captures use indices ``0 .. captures-1``, test captures ``100 ..``; every
-    pair's seed is :func:`_seed` of its photo and capture, and its overexposed twin
+    pair's seed is ``_seed`` of its photo and capture, and its overexposed twin
     draws its clipped share from the same seed.
     """
     out = {}

@@ -53,7 +53,7 @@ from rawkit.bench.harness import SpeedRecord, compare, register_speed
 
 __all__ = ["PAPER_BANK_POINTS", "bank_size", "measure_in_subprocess", "search_suite"]
 
-#: The paper's reference set: 100 images of 512 x 512 feature pixels.
+#: The paper's reference set, 100 images of 512 x 512 feature pixels.
 PAPER_BANK_POINTS = 26_214_400
 
 _MEASURE = """

@@ -6,18 +6,18 @@ Filtering and a posteriori Decision", IEEE Trans. Image Processing 16(1), 132-14
 
 The algorithm, step by step (each step is one small function below):
 
-1. **Directional green** (:func:`_green_along`): at every red and blue site, green is
+1. **Directional green** (``_green_along``): at every red and blue site, green is
    interpolated twice, along the row and along the column, with the 5-tap filters
    ``h0 = [0, 1/2, 0, 1/2, 0]`` applied to the green neighbours plus
    ``h1 = [-1/4, 0, 1/2, 0, -1/4]`` applied to the site's own colour (a Laplacian
    correction).
-2. **Classifier** (:func:`_classifier`): the colour differences ``C = R - G`` (or
+2. **Classifier** (``_classifier``): the colour differences ``C = R - G`` (or
    ``B - G``) of each direction are differentiated along that direction, and the
    absolute gradients are summed over a 5x5 window (weights 1, 3, 1; diagonal
    neighbours of the other colour weigh 1).
 3. **A-posteriori decision**: the direction with the smaller summed gradient wins
    (ties go to the horizontal one) and its green estimate is kept.
-4. **Red and blue** (:func:`_from_difference`): at green sites from the two
+4. **Red and blue** (``_from_difference``): at green sites from the two
    neighbours along the row or column that carry the colour, at red/blue sites along
    the decided direction, each time as ``G + mean(colour) - mean(G)``.
 5. **Refining** (optional): green at red/blue sites is re-estimated from the

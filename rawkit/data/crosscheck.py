@@ -79,7 +79,7 @@ def libraw_crosscheck(
         seed: seed of the noise.
 
     Returns:
-        A dict: ``photo``, ``camera``, ``neutral``, ``height``, ``width``,
+        A dict with ``photo``, ``camera``, ``neutral``, ``height``, ``width``,
         ``psnr_libraw`` and ``psnr_dng`` (dB, rawkit's render in each convention vs
         LibRaw's), ``max_abs_libraw`` (largest per-pixel difference of the ``"libraw"``
         render), ``seconds_libraw`` and ``seconds_rawkit`` (render times).

@@ -493,8 +493,9 @@ class PairedFolder(_Augmented):
     DNG ``"wb_gains"``/``"xyz_to_cam"`` when known.
 
     Raises:
-        FileNotFoundError: no folder or no pairs.  ValueError: a RAW without its sRGB (or
-        the other way round), sizes that disagree, out-of-range npy values, bad options.
+        FileNotFoundError: no folder or no pairs.
+        ValueError: a RAW without its sRGB (or the other way round), sizes that
+            disagree, out-of-range npy values, bad options.
     """
 
     def __init__(

@@ -8,21 +8,21 @@ install with themselves.  Every photo is a file on disk read with
 :func:`rawkit.io.read_image`; nothing is fetched (scikit-image's other data sets need
 ``pooch`` and the network, and are not used).
 
-========================  ==========================  ==========  =====================
-name                      file (package)              H x W       scene
-========================  ==========================  ==========  =====================
-``kodim01`` ... ``kodim24``  kodimNN.png (rawkit)     512 x 768   Kodak suite (or 768 x 512)
-``astronaut``             astronaut.png (skimage)     512 x 512   portrait, NASA
-``chelsea``               chelsea.png (skimage)       300 x 451   cat
-``coffee``                coffee.png (skimage)        400 x 600   coffee cup
-``rocket``                rocket.jpg (skimage)        427 x 640   rocket lifting off
-``motorcycle_left``       motorcycle_left.png         500 x 741   Middlebury 2014 stereo
-``motorcycle_right``      motorcycle_right.png        500 x 741   (same scene, right view)
-``grace_hopper``          grace_hopper.jpg (mpl)      600 x 512   portrait
-``hubble_deep_field``     hubble_deep_field.jpg       872 x 1000  galaxies (out of domain)
-``immunohistochemistry``  ihc.png (skimage)           512 x 512   microscope (out of domain)
-``retina``                retina.jpg (skimage)        1411 x 1411 fundus (out of domain)
-========================  ==========================  ==========  =====================
+===========================  =======================  ===========  ==========================
+name                         file (package)           H x W        scene
+===========================  =======================  ===========  ==========================
+``kodim01`` ... ``kodim24``  kodimNN.png (rawkit)     512 x 768    Kodak suite (or 768 x 512)
+``astronaut``                astronaut.png (skimage)  512 x 512    portrait, NASA
+``chelsea``                  chelsea.png (skimage)    300 x 451    cat
+``coffee``                   coffee.png (skimage)     400 x 600    coffee cup
+``rocket``                   rocket.jpg (skimage)     427 x 640    rocket lifting off
+``motorcycle_left``          motorcycle_left.png      500 x 741    Middlebury 2014 stereo
+``motorcycle_right``         motorcycle_right.png     500 x 741    (same scene, right view)
+``grace_hopper``             grace_hopper.jpg (mpl)   600 x 512    portrait
+``hubble_deep_field``        hubble_deep_field.jpg    872 x 1000   galaxies (out of domain)
+``immunohistochemistry``     ihc.png (skimage)        512 x 512    microscope (out of domain)
+``retina``                   retina.jpg (skimage)     1411 x 1411  fundus (out of domain)
+===========================  =======================  ===========  ==========================
 
 Left out on purpose: scikit-image's ``colorwheel`` (a synthetic colour wheel, not a
 photograph), ``logo`` (a graphic with an alpha channel), ``cat`` (the same image as

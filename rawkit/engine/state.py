@@ -153,7 +153,7 @@ class TrainingState:
         model_state: the model's ``state_dict`` (CPU tensors).
         model_class: class name of the model that was trained.
         model_config: its ``config`` (None if it had none).
-        optimizer_state, scheduler_state: ``state_dict``s (scheduler None if unused).
+        optimizer_state, scheduler_state: their ``state_dict`` (scheduler None if unused).
         rng: generator states, one per process.
         history: :class:`TrainHistory` up to ``step``.
         settings: seed, batch size, world size... of the run.

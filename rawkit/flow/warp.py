@@ -294,9 +294,9 @@ def endpoint_error(
 
     Args:
         flow: ``(*, 2, H, W)`` float estimate, pixels.
-        reference: ``(*, 2, H, W)`` float reference (e.g. :attr:`SyntheticVideo.flow`).
+        reference: ``(*, 2, H, W)`` float reference (e.g. :attr:`rawkit.data.SyntheticVideo.flow`).
         valid: optional ``(*, 1, H, W)`` bool (or 0/1) mask of the pixels to average
-            over (e.g. :attr:`SyntheticVideo.valid`).
+            over (e.g. :attr:`rawkit.data.SyntheticVideo.valid`).
         reduction: ``"mean"``: mean EPE per image ``(*,)`` over the (valid) pixels
             (``nan`` for an image without valid pixel); ``"none"``: the map
             ``(*, 1, H, W)`` (``valid`` ignored).

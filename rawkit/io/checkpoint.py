@@ -280,7 +280,8 @@ def load_weights(
             names the missing keys, the unexpected keys and each shape mismatch.  The
             model is left unchanged.
         TypeError: ``model`` is not an ``nn.Module``.
-        Everything :func:`load_checkpoint` raises.
+        OSError: the errors of :func:`load_checkpoint` (missing, unreadable or
+            malformed file) pass through.
 
     Example:
         >>> import tempfile, pathlib, torch

@@ -3,22 +3,22 @@
 The file is a single uncompressed 16-bit CFA image (one TIFF page, ``NewSubfileType``
 0) with the tags the DNG 1.4 specification asks for and LibRaw needs:
 
-=====================  =====  ===========================================================
-tag                    code   value
-=====================  =====  ===========================================================
-PhotometricInterp.     262    32803 (CFA)
-CFARepeatPatternDim    33421  (2, 2)
-CFAPattern             33422  the 2x2 tile row by row, 0 = R, 1 = G, 2 = B
-DNGVersion             50706  1.4.0.0
-UniqueCameraModel      50708  ``camera_name``
-CFAPlaneColor          50710  (0, 1, 2)
-BlackLevelRepeatDim    50713  (2, 2)
-BlackLevel             50714  one black level per 2x2 site, row by row
-WhiteLevel             50717  ``white_level``
-ColorMatrix1           50721  ``color_matrix`` (XYZ -> camera), 9 SRATIONAL
-AsShotNeutral          50728  ``as_shot_neutral`` (camera RGB of white), 3 RATIONAL
-CalibrationIlluminant1 50778  EXIF light source of ``color_matrix`` (21 = D65)
-=====================  =====  ===========================================================
+======================  =====  =====================================================
+tag                     code   value
+======================  =====  =====================================================
+PhotometricInterp.      262    32803 (CFA)
+CFARepeatPatternDim     33421  (2, 2)
+CFAPattern              33422  the 2x2 tile row by row, 0 = R, 1 = G, 2 = B
+DNGVersion              50706  1.4.0.0
+UniqueCameraModel       50708  ``camera_name``
+CFAPlaneColor           50710  (0, 1, 2)
+BlackLevelRepeatDim     50713  (2, 2)
+BlackLevel              50714  one black level per 2x2 site, row by row
+WhiteLevel              50717  ``white_level``
+ColorMatrix1            50721  ``color_matrix`` (XYZ -> camera), 9 SRATIONAL
+AsShotNeutral           50728  ``as_shot_neutral`` (camera RGB of white), 3 RATIONAL
+CalibrationIlluminant1  50778  EXIF light source of ``color_matrix`` (21 = D65)
+======================  =====  =====================================================
 
 Notes:
     * Uncompressed on purpose: LibRaw rejects tifffile's deflate-compressed CFA data.

@@ -3,21 +3,21 @@
 Every op is one PyTorch function (NumPy in -> NumPy out), differentiable unless it
 rounds, and paired with its inverse:
 
-==========================  ==================================  ===========================
-step                        forward                             inverse
-==========================  ==================================  ===========================
-black / white level         :func:`normalize_levels`            :func:`denormalize_levels`
-lens shading                :func:`lens_shading`                :func:`invert_lens_shading`
-white balance               :func:`white_balance`               :func:`invert_white_balance`,
-                                                                :func:`safe_invert_white_balance`
-exposure                    :func:`apply_exposure`              :func:`invert_exposure`
-highlight clipping (lossy)  :func:`clip_highlights`             :func:`invert_clip_highlights`
-colour correction           :func:`camera_to_srgb`              :func:`srgb_to_camera`
-tone curve                  :func:`smoothstep`                  :func:`inverse_smoothstep`
+==========================  =======================================  =======================================
+step                        forward                                  inverse
+==========================  =======================================  =======================================
+black / white level         :func:`normalize_levels`                 :func:`denormalize_levels`
+lens shading                :func:`lens_shading`                     :func:`invert_lens_shading`
+white balance               :func:`white_balance`                    :func:`invert_white_balance`,
+                                                                     :func:`safe_invert_white_balance`
+exposure                    :func:`apply_exposure`                   :func:`invert_exposure`
+highlight clipping (lossy)  :func:`clip_highlights`                  :func:`invert_clip_highlights`
+colour correction           :func:`camera_to_srgb`                   :func:`srgb_to_camera`
+tone curve                  :func:`smoothstep`                       :func:`inverse_smoothstep`
 transfer function           :func:`srgb_oetf`, :func:`gamma_encode`  :func:`srgb_eotf`, :func:`gamma_decode`
-sensor noise                :func:`add_noise`                   (none: seeded, not invertible)
-camera look (tone, colour)  :func:`apply_look`                  :func:`invert_look`
-==========================  ==================================  ===========================
+sensor noise                :func:`add_noise`                        (none: seeded, not invertible)
+camera look (tone, colour)  :func:`apply_look`                       :func:`invert_look`
+==========================  =======================================  =======================================
 
 :func:`process` / :func:`unprocess` compose them; :class:`CameraModel` and
 :func:`builtin_camera` describe cameras; :func:`random_params` samples renders.

@@ -112,7 +112,7 @@ def sample_noise_levels(
             :data:`BROOKS_NOISE`.
 
     Returns:
-        Two floats: ``shot_noise`` log-uniform in ``[shot_min, shot_max]`` and
+        Two floats, ``shot_noise`` log-uniform in ``[shot_min, shot_max]`` and
         ``read_noise = exp(slope * log(shot) + intercept + N(0, std^2))``.
 
     Raises:

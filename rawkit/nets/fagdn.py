@@ -290,7 +290,7 @@ class FAGDN(nn.Module):
 
     @property
     def config(self) -> dict[str, Any]:
-        """Constructor settings as plain values: ``FAGDN(**net.config)`` rebuilds it."""
+        """Constructor settings as plain values (``FAGDN(**net.config)`` rebuilds it)."""
         return {
             "width": self.width,
             "depth": self.depth,

@@ -444,7 +444,7 @@ class OverexposureFusionNet(nn.Module):
 
     @property
     def config(self) -> dict[str, Any]:
-        """Constructor settings: ``OverexposureFusionNet(**net.config)`` rebuilds it."""
+        """Constructor settings (``OverexposureFusionNet(**net.config)`` rebuilds it)."""
         return {
             "width": self.width,
             "depth": self.depth,

@@ -372,7 +372,7 @@ class PriorRAWNet(nn.Module):
         width: channels of the fusion features and the U-Net's first level.
         depth: U-Net downsamplings (4: down to 1/16 of ``h, w``).
         heads: attention heads of Eq. 8 (must divide ``width``).
-        temperature: ``tau`` of Eq. 4 (the encoder's :attr:`temperature`).
+        temperature: ``tau`` of Eq. 4 (the encoder's :attr:`~rawkit.nets.PixelSearchEncoder.temperature`).
         use_prior, use_confidence, use_nonlocal: the ablation switches (module notes).
         chunk_size: target pixels per chunk in Eq. 4 (``None``: automatic).
         seed: if given, initialise from ``torch.manual_seed(seed)`` without changing
@@ -487,7 +487,7 @@ class PriorRAWNet(nn.Module):
 
     @property
     def config(self) -> dict[str, Any]:
-        """Constructor settings: ``PriorRAWNet(**net.config)`` rebuilds it."""
+        """Constructor settings (``PriorRAWNet(**net.config)`` rebuilds it)."""
         return {
             "feature_dim": self.feature_dim,
             "raw_channels": self.raw_channels,

@@ -348,7 +348,7 @@ class UNet(nn.Module):
 
     @property
     def config(self) -> dict[str, Any]:
-        """Constructor settings as plain values: ``UNet(**net.config)`` rebuilds it."""
+        """Constructor settings as plain values (``UNet(**net.config)`` rebuilds it)."""
         return {
             "in_channels": self.in_channels,
             "out_channels": self.out_channels,

@@ -179,12 +179,12 @@ class SampledMetadata:
 
     @property
     def nbytes(self) -> int:
-        """Metadata size in bytes: ``ceil(N * 4 * bit_depth / 8)`` (positions are implicit)."""
+        """Metadata size in bytes, ``ceil(N * 4 * bit_depth / 8)`` (positions are implicit)."""
         return math.ceil(len(self) * 4 * self.bit_depth / 8)
 
     @property
     def samples_per_pixel(self) -> float:
-        """Samples (Bayer quads) per sRGB pixel: ``N / (4 h w)``."""
+        """Samples (Bayer quads) per sRGB pixel, ``N / (4 h w)``."""
         return len(self) / (4 * self.shape[0] * self.shape[1])
 
     @property
