@@ -1,27 +1,33 @@
 """The ``rawkit`` command line.
 
+Every method command iterates the pipeline registry (:func:`rawkit.pipelines.available`),
+so a newly registered pipeline appears here without an edit, with its options built
+from its config dataclass.
+
 ``rawkit demo``
-    The main job: synthetic RAW/sRGB pairs from the bundled photos, PriorRAW and the
-    baselines trained on the CPU in minutes, a PSNR/SSIM table, a figure and a DNG.
+    The main job: synthetic RAW/sRGB pairs from the bundled photos, every method of the
+    quality bench trained on the CPU in minutes, a PSNR/SSIM table, a figure and a DNG.
     ``rawkit demo --cfa`` tours the CFA layer instead (mosaic, demosaic, bit-packing).
-``rawkit train -o DIR``
-    Train PriorRAW (Alg. 1-3) or the sRGB-only U-Net on synthetic pairs made from the
-    bundled photos, or on an AIM22 track folder; saves a pipeline folder.
+``rawkit train METHOD -o DIR``
+    Train a registered pipeline on synthetic pairs made from the bundled photos, or on
+    an AIM22 track folder; saves a pipeline folder.  ``rawkit train METHOD --help``
+    lists the method's settings.
 ``rawkit build-prior --pipeline DIR``
-    (Re)build the prior bank of a trained pipeline from reference images (Alg. 2).
-``rawkit reconstruct IN -o OUT --pipeline DIR``
+    (Re)build the prior bank of a trained PriorRAW pipeline from reference images (Alg. 2).
+``rawkit reconstruct IN -o OUT (--method METHOD | --pipeline DIR)``
     sRGB (.jpg/.png) in, RAW out: ``.dng`` (LibRaw opens it), ``.npy`` (AIM22 layout) or
     ``.png`` (16-bit mosaic).
-``rawkit bench speed`` / ``rawkit bench quality``
+``rawkit bench speed`` / ``rawkit bench quality [--methods A,B]``
     Speed ratios against peers timed in the same run; reconstruction quality table.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import dataclasses
+import io
 import sys
-import tempfile
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,18 +37,17 @@ import numpy as np
 __all__ = ["main"]
 
 
-def _atomic_savefig(fig: object, path: Path, *, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+class CLIError(ValueError):
+    """A bad command-line value: reported in one line, exit status 2."""
+
+
+def _atomic_savefig(fig: Any, path: Path, *, overwrite: bool) -> None:
+    from rawkit.io import atomic_write
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    with atomic_write(path, overwrite=overwrite) as f:
+        f.write(buf.getvalue())
 
 
 def _psnr(x: np.ndarray, y: np.ndarray) -> float:
@@ -121,16 +126,38 @@ def cfa_demo(out_dir: Path, *, overwrite: bool = False, size: int = 256) -> dict
     return psnr
 
 
-def demo(
-    out_dir: Path, *, overwrite: bool = False, preset: str = "demo", seed: int = 0
-) -> list[Any]:
-    """The main job: train PriorRAW and the baselines on synthetic pairs, compare, write files.
+def _methods_arg(text: str | None) -> list[str] | None:
+    """``"a,b"`` -> ``["a", "b"]``, each a registered pipeline (checked before any work)."""
+    if text is None:
+        return None
+    from rawkit.pipelines import get
 
-    Builds train/test pairs from the bundled photos (rawkit- and LibRaw-rendered), trains
-    the sRGB-only U-Net and PriorRAW (Alg. 1-3) at an equal optimiser budget on the CPU,
-    reconstructs the held-out photos with every method and baseline, prints the PSNR/SSIM
-    table, and writes ``demo.png`` (sRGB, true RAW, reconstructions, error maps),
-    ``priorraw.dng`` (PriorRAW's RAW of a held-out photo; LibRaw opens it) and
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise CLIError("--methods: expected registered names separated by commas, got none")
+    for n in names:
+        try:
+            get(n)
+        except ValueError as e:
+            raise CLIError(f"--methods: {e}") from None
+    return names
+
+
+def demo(
+    out_dir: Path,
+    *,
+    overwrite: bool = False,
+    preset: str = "demo",
+    seed: int = 0,
+    methods: Sequence[str] | None = None,
+) -> list[Any]:
+    """The main job: train the registered methods on synthetic pairs, compare, write files.
+
+    Builds train/test pairs from the bundled photos, fits every row of the quality
+    bench's preset (:func:`rawkit.bench.quality.method_configs`; ``methods`` picks
+    registry names), reconstructs the held-out photos, prints the PSNR/SSIM table, and
+    writes ``demo.png`` (sRGB, true RAW, reconstructions, error maps), ``priorraw.dng``
+    (the best learned row's RAW of a held-out photo; LibRaw opens it) and
     ``quality.json``.  Returns the quality records.
     """
     import matplotlib
@@ -141,22 +168,25 @@ def demo(
     import torch
 
     from rawkit.bench.quality import (
+        METHODS,
         PRESETS,
         demo_data,
         evaluate,
         format_quality_table,
+        method_configs,
         reconstruct_all,
         train_methods,
         write_quality_json,
     )
+    from rawkit.io import check_writable
     from rawkit.isp import preview
 
-    files = [out_dir / "demo.png", out_dir / "priorraw.dng", out_dir / "quality.json"]
-    clash = [str(f) for f in files if f.exists()]
-    if clash and not overwrite:
-        raise FileExistsError(f"{', '.join(clash)} exist(s); pass --overwrite to replace")
-    out_dir.mkdir(parents=True, exist_ok=True)
     cfg = PRESETS[preset]  # the CLI restricts --preset to these names
+    method_configs(cfg, methods)  # every name and setting checked before any work
+    files = [out_dir / "demo.png", out_dir / "priorraw.dng", out_dir / "quality.json"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        check_writable(f, overwrite=overwrite)
     threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)  # small nets on a shared CPU: one thread is fastest
@@ -169,10 +199,10 @@ def demo(
             f"  {len(data.train)} train pairs, "
             + ", ".join(f"{len(v)} test pairs rendered by {k}" for k, v in data.test.items())
         )
-        methods = train_methods(data, cfg, seed=seed)
-        records = evaluate(methods, data)
+        tm = train_methods(data, cfg, seed=seed, methods=methods)
+        records = evaluate(tm, data)
         pair = data.test[cfg.renders[0]][0]
-        est = reconstruct_all(methods, pair)
+        est = reconstruct_all(tm, pair)
     finally:
         torch.set_num_threads(threads)
     print()
@@ -185,9 +215,7 @@ def demo(
         )
         return np.moveaxis(np.asarray(img), 0, -1)
 
-    labels = {"blind_unprocess": "blind unprocess", "rbf": "RBF metadata, 1/256 px",
-              "srgb_unet": "sRGB-only U-Net", "non_local": "PriorRAW (no metadata)"}  # fmt: skip
-    keys = [k for k in labels if k in est]
+    keys = list(est)[:6]  # the figure shows at most six rows
     fig, axes = plt.subplots(2, len(keys) + 2, figsize=(3.2 * (len(keys) + 2), 6.6))
     axes[0, 0].imshow(np.moveaxis(pair.srgb, 0, -1))
     axes[0, 0].set_title(f"input sRGB ({pair.photo})", fontsize=9)
@@ -200,7 +228,7 @@ def demo(
         err = np.abs(est[k] - pair.packed).mean(0)
         db = 10 * np.log10(1.0 / max(float(np.mean((est[k] - pair.packed) ** 2)), 1e-12))
         axes[0, j].imshow(show(np.clip(est[k], 0, 1)))
-        axes[0, j].set_title(f"{labels[k]}: {db:.2f} dB", fontsize=9)
+        axes[0, j].set_title(f"{METHODS.get(k, k)[:34]}: {db:.2f} dB", fontsize=8)
         im = axes[1, j].imshow(err, cmap="magma", vmin=0, vmax=0.1)
         axes[1, j].set_title("|error| (mean of 4 planes)", fontsize=8)
         fig.colorbar(im, ax=axes[1, j], fraction=0.046)
@@ -210,88 +238,129 @@ def demo(
     fig.suptitle("rawkit demo: RAW reconstructed from a held-out sRGB photo")
     _atomic_savefig(fig, files[0], overwrite=overwrite)
     plt.close(fig)
-    best = "non_local" if "non_local" in est else keys[-1]
+    learned = [k for k, p in tm.pipelines.items() if p.learned]
+    best = "non_local" if "non_local" in est else (learned or list(est))[-1]
     _write_raw(files[1], np.clip(est[best], 0.0, 1.0), camera_name=cfg.camera, overwrite=overwrite)
     with rawpy.imread(str(files[1])) as r:
         shape = r.postprocess(no_auto_bright=True, output_bps=8).shape
     print(
-        f"\nwrote {files[0]}, {files[2]} and {files[1]} (LibRaw renders it: {shape[1]}x{shape[0]})"
+        f"\nwrote {files[0]}, {files[2]} and {files[1]} ({best}; LibRaw renders it: "
+        f"{shape[1]}x{shape[0]})"
     )
     return records
 
 
+# --------------------------------------------------------------------------- config options
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_config_options(parser: argparse.ArgumentParser, config: type[Any]) -> None:
+    """One option per field of a pipeline config; the default shown is the config's."""
+    hints = typing.get_type_hints(config)
+    group = parser.add_argument_group(f"{config.__name__} settings (default: the config's)")
+    for f in dataclasses.fields(config):
+        kind, help_ = hints[f.name], str(f.metadata.get("help", ""))
+        choices = f.metadata.get("choices")
+        text = f"{help_} (default: {f.default!r})"
+        if kind is bool:
+            group.add_argument(_option(f.name), dest=f"cfg_{f.name}", default=None,
+                               action=argparse.BooleanOptionalAction, help=text)  # fmt: skip
+            continue
+        origin = typing.get_origin(kind)
+        if origin is tuple:
+            (item, *_) = typing.get_args(kind)
+            conv: Any = lambda s, t=item: tuple(t(v) for v in s.split(",") if v)  # noqa: E731
+            text += "; comma-separated"
+        else:
+            conv = kind if kind in (int, float, str) else str
+        group.add_argument(_option(f.name), dest=f"cfg_{f.name}", type=conv, default=None,
+                           choices=choices, metavar=None if choices else f.name.upper(),
+                           help=text)  # fmt: skip
+
+
+def _config_from_args(cls: type[Any], args: argparse.Namespace) -> Any:
+    values: dict[str, Any] = dict(cls.variants.get(getattr(args, "variant", None) or "", {}))
+    for name in cls.Config.field_names():
+        v = getattr(args, f"cfg_{name}", None)
+        if v is not None:
+            values[name] = v
+    return cls.Config.from_dict(values)
+
+
+# --------------------------------------------------------------------------- train, reconstruct
+
+
 def _training_pairs(source: str, *, camera: str, max_side: int, per_photo: int, seed: int) -> Any:
-    """Synthetic pairs from the bundled train photos, or an AIM22 track folder path."""
+    """A PairSet: synthetic pairs from the bundled train photos, or an AIM22 track folder."""
+    from rawkit.data import SPLITS, AIM22Pairs, PairSet
+
     if source != "synthetic":
         if not Path(source).is_dir():
             raise FileNotFoundError(
                 f"--data: {source} is not a folder (expected an AIM22 track folder)"
             )
-        return source
-    from tqdm import tqdm
+        return PairSet.from_any(AIM22Pairs(source))
+    from rawkit.bench.quality import synthetic_pairs
 
-    from rawkit.data import photo_names, synthesize
-
-    names = photo_names("train")
-    jobs = [(n, k) for n in names for k in range(per_photo)]
-    return [
-        synthesize(n, camera=camera, seed=seed + 1000 * i + k, max_side=max_side)
-        for i, (n, k) in enumerate(tqdm(jobs, desc="synthetic pairs", leave=False))
-    ]
+    pairs = synthetic_pairs(SPLITS["train"], camera=camera, per_photo=per_photo,
+                            max_side=max_side, seed=seed)  # fmt: skip
+    return PairSet.from_any(pairs)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from rawkit.pipelines import PriorRAWPipeline, train_pipeline, train_unet
+    from rawkit.io import check_writable
+    from rawkit.isp import BUILTIN_CAMERAS
+    from rawkit.pipelines import get
+    from rawkit.pipelines.base import CONFIG_FILE, WEIGHTS_FILE
 
+    cls = get(args.method)
+    config = _config_from_args(cls, args)  # bad settings fail here, before any data is made
     out = Path(args.out)
-    if (out / "pipeline.json").exists() and not args.overwrite:
-        print(f"rawkit train: {out} already holds a pipeline; pass --overwrite", file=sys.stderr)
-        return 2
-    data = _training_pairs(args.data, camera=args.camera, max_side=args.max_side,
-                           per_photo=args.pairs_per_photo, seed=args.seed)  # fmt: skip
-    if args.method == "unet":
-        res = train_unet(data, steps=args.steps, width=args.width, crop=args.crop, seed=args.seed)
-        pipe = PriorRAWPipeline(model=res.model, info={"method": "unet", "steps": args.steps,
-                                                       "camera": args.camera})  # fmt: skip
-    else:
-        if isinstance(data, str):
-            from rawkit.data import AIM22Pairs
-
-            data = AIM22Pairs(data)
-        pipe = train_pipeline(
-            data, ablation=args.ablation, steps=args.steps, encoder_steps=args.encoder_steps,
-            n_clusters=args.clusters, group_size=args.group_size, width=args.width, seed=args.seed,
-            crop=args.crop, encoder_crop=min(64, args.crop),
-        )  # fmt: skip
-        pipe.info["camera"] = args.camera
+    if out.is_dir():
+        for f in (CONFIG_FILE, WEIGHTS_FILE):
+            check_writable(out / f, overwrite=args.overwrite)
+    elif out.exists():
+        raise CLIError(f"-o/--out: {out} exists and is not a folder")
+    camera = str(getattr(config, "camera", None) or args.camera)
+    if camera not in BUILTIN_CAMERAS:
+        raise CLIError(f"--camera: expected one of {list(BUILTIN_CAMERAS)}, got {camera!r}")
+    data = None
+    if cls.learned:
+        data = _training_pairs(args.data, camera=camera, max_side=args.max_side,
+                               per_photo=args.pairs_per_photo, seed=args.seed)  # fmt: skip
+    pipe = cls.fit(data, config, seed=args.seed)
+    pipe.info.update(camera=camera, data=args.data)
     pipe.save(out, overwrite=args.overwrite)
-    print(f"saved {pipe.name} pipeline to {out}")
+    print(f"saved the {cls.name} pipeline to {out}")
     return 0
 
 
 def _build_prior(args: argparse.Namespace) -> int:
-    from rawkit.pipelines import PriorRAWPipeline
+    from rawkit.pipelines import Pipeline, PriorRAW
     from rawkit.pipelines.priorraw import build_bank
 
-    pipe = PriorRAWPipeline.load(args.pipeline)
-    if pipe.encoder is None:
-        print(
-            f"rawkit build-prior: {args.pipeline} has no pixel-search encoder (a U-Net?)",
-            file=sys.stderr,
-        )
-        return 2
-    data = _training_pairs(args.reference, camera=pipe.info.get("camera", "nikon_d5100"),
-                           max_side=args.max_side, per_photo=args.pairs_per_photo, seed=args.seed)  # fmt: skip
-    if isinstance(data, str):
-        from rawkit.data import AIM22Pairs
-
-        data = AIM22Pairs(data)
-    bank = build_bank(
-        pipe.encoder, data, n_clusters=args.clusters, group_size=args.group_size, seed=args.seed
+    pipe = Pipeline.load(args.pipeline)
+    if not isinstance(pipe, PriorRAW) or pipe.encoder is None:
+        raise CLIError(f"--pipeline: {args.pipeline} is not a PriorRAW pipeline with an encoder")
+    camera = str(pipe.info.get("camera", "nikon_d5100"))
+    data = _training_pairs(args.reference, camera=camera, max_side=args.max_side,
+                           per_photo=args.pairs_per_photo, seed=args.seed)  # fmt: skip
+    c = pipe.config.replace(
+        n_clusters=args.clusters or pipe.config.n_clusters,
+        group_size=args.group_size or pipe.config.group_size,
     )
-    pipe = PriorRAWPipeline(model=pipe.model, encoder=pipe.encoder, bank=bank, info=pipe.info)
-    pipe.save(args.pipeline, overwrite=True)
-    print(f"bank of {len(bank)} entries written to {Path(args.pipeline) / 'bank.npz'}")
+    bank = build_bank(pipe.encoder, data, n_clusters=c.n_clusters, group_size=c.group_size,
+                      niter=c.niter, seed=args.seed)  # fmt: skip
+    new = PriorRAW(c)
+    new.load_state_tensors(pipe.state_tensors())
+    new.bank = bank
+    new.info, new.fitted = pipe.info, True
+    new.save(args.pipeline, overwrite=True)
+    pipe = new
+    print(f"bank of {len(pipe.bank)} entries written to {args.pipeline}")
     return 0
 
 
@@ -324,29 +393,37 @@ def _write_raw(path: Path, packed: np.ndarray, *, camera_name: str, overwrite: b
 
 def _reconstruct(args: argparse.Namespace) -> int:
     import rawkit.io as rio
-    from rawkit.pipelines import PriorRAWPipeline
+    from rawkit.io import check_writable
+    from rawkit.pipelines import Pipeline, pretrained
 
     inputs = [Path(p) for p in args.inputs]
     out = Path(args.out)
     if len(inputs) > 1 and out.suffix:
-        print("rawkit reconstruct: with several inputs, -o must be a folder", file=sys.stderr)
-        return 2
-    pipe = PriorRAWPipeline.load(args.pipeline)
-    camera = pipe.info.get("camera", "nikon_d5100")
-    for src in inputs:
+        raise CLIError("-o/--out: with several inputs, -o must be a folder")
+    dests = [out if out.suffix else out / f"{src.stem}.{args.format}" for src in inputs]
+    for src, dest in zip(inputs, dests, strict=True):  # every input and output before any work
+        if not src.is_file():
+            raise FileNotFoundError(f"{src}: no such sRGB image")
+        if dest.suffix.lower() not in (".dng", ".npy", ".png"):
+            raise CLIError(f"-o/--out: expected a .dng, .npy or .png file name, got {dest.name!r}")
+        if dest.exists() and not args.overwrite:
+            check_writable(dest, overwrite=False)
+    pipe = Pipeline.load(args.pipeline) if args.pipeline else pretrained(args.method)
+    if pipe.stores_metadata:
+        raise CLIError(
+            f"{pipe.name} needs per-image metadata besides the sRGB; rawkit reconstruct takes "
+            "sRGB images only"
+        )
+    camera = str(args.camera or pipe.info.get("camera") or getattr(pipe.config, "camera", None)
+                 or "nikon_d5100")  # fmt: skip
+    tiles = {"tile": args.tile} if pipe.tileable else {}
+    for src, dest in zip(inputs, dests, strict=True):
         srgb = rio.read_image(src).image
         if srgb.shape[0] != 3:
-            print(
-                f"rawkit reconstruct: {src}: expected an RGB image, got {srgb.shape[0]} channels",
-                file=sys.stderr,
-            )
-            return 2
+            raise CLIError(f"{src}: expected an RGB image, got {srgb.shape[0]} channels")
         h, w = srgb.shape[-2:]
-        srgb = np.ascontiguousarray(
-            srgb[:, : h - h % 2, : w - w % 2]
-        )  # even size for the Bayer grid
-        packed = pipe.reconstruct(srgb, tile=args.tile, progress=True)
-        dest = out if out.suffix else out / f"{src.stem}.{args.format}"
+        srgb = np.ascontiguousarray(srgb[:, : h - h % 2, : w - w % 2])  # even for the Bayer grid
+        packed = pipe.reconstruct(srgb, progress=True, **tiles)
         dest.parent.mkdir(parents=True, exist_ok=True)
         _write_raw(dest, np.clip(packed, 0.0, 1.0), camera_name=camera, overwrite=args.overwrite)
         print(f"{src} -> {dest}")
@@ -356,12 +433,8 @@ def _reconstruct(args: argparse.Namespace) -> int:
 def _bench_quality(args: argparse.Namespace) -> int:
     from rawkit.bench.quality import format_quality_table, run_quality
 
-    if args.json and Path(args.json).exists() and not args.overwrite:
-        print(f"--json: {args.json} exists; pass --overwrite to replace it", file=sys.stderr)
-        return 2
-    records = run_quality(
-        args.preset, seed=args.seed, json_path=args.json, overwrite=args.overwrite
-    )
+    records = run_quality(args.preset, seed=args.seed, json_path=args.json,
+                          overwrite=args.overwrite, methods=_methods_arg(args.methods))  # fmt: skip
     print(format_quality_table(records))
     if args.json:
         print(f"wrote {args.json}")
@@ -397,8 +470,11 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``rawkit`` command."""
+def _parser() -> argparse.ArgumentParser:
+    from rawkit.pipelines import available, get
+
+    names = available()
+    listing = "; ".join(f"{n}: {get(n).description}" for n in names)
     parser = argparse.ArgumentParser(
         prog="rawkit", description="Reverse image signal processing toolkit."
     )
@@ -410,64 +486,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p_demo.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p_demo.add_argument(
-        "--preset",
-        default="demo",
-        choices=["quick", "demo", "default"],
+        "--preset", default="demo", choices=["quick", "demo", "default"],
         help="data/training size (quick: seconds; demo: ~5 min on 2 cores)",
-    )
+    )  # fmt: skip
     p_demo.add_argument("--seed", type=int, default=0)
     p_demo.add_argument(
-        "--cfa",
-        action="store_true",
-        help="instead: the CFA layer tour (mosaic, demosaic, bit-packing) on one photo",
+        "--methods", help=f"comma-separated registered methods (default: the preset's): {listing}"
     )
+    p_demo.add_argument(
+        "--cfa", action="store_true",
+        help="instead: the CFA layer tour (mosaic, demosaic, bit-packing) on one photo",
+    )  # fmt: skip
     p_demo.add_argument(
         "--size", type=int, default=256, help="--cfa: side of the photo crop (even)"
     )
 
     p_train = sub.add_parser(
-        "train", help="train PriorRAW or the sRGB-only U-Net and save a pipeline folder"
+        "train", help=f"train a registered pipeline and save it ({', '.join(names)})"
     )
-    p_train.add_argument("-o", "--out", required=True, help="pipeline folder to write")
-    p_train.add_argument("--method", choices=["priorraw", "unet"], default="priorraw")
-    p_train.add_argument(
-        "--data",
-        default="synthetic",
-        help="'synthetic' (pairs from the bundled train photos) or an AIM22 track folder",
-    )
-    p_train.add_argument(
-        "--camera", default="nikon_d5100", help="built-in camera model of the synthetic data"
-    )
-    p_train.add_argument(
-        "--ablation",
-        default="non_local",
-        choices=["srgb", "prior_raw", "reliable_attention", "non_local"],
-        help="PriorRAW Table 1 row (default: the full model)",
-    )
-    p_train.add_argument("--steps", type=int, default=500, help="reconstructor optimiser steps")
-    p_train.add_argument("--encoder-steps", type=int, default=300, help="Alg. 1 encoder steps")
-    p_train.add_argument("--clusters", type=int, default=5000, help="prior bank entries (Alg. 2)")
-    p_train.add_argument(
-        "--group-size", type=int, default=10, help="reference pixels averaged per entry"
-    )
-    p_train.add_argument("--width", type=int, default=16, help="U-Net width")
-    p_train.add_argument("--crop", type=int, default=96, help="training crop side (<= --max-side)")
-    p_train.add_argument("--max-side", type=int, default=256, help="synthetic photo size")
-    p_train.add_argument(
-        "--pairs-per-photo", type=int, default=4, help="synthetic renders per photo"
-    )
-    p_train.add_argument("--seed", type=int, default=0)
-    p_train.add_argument("--overwrite", action="store_true")
+    methods = p_train.add_subparsers(dest="method", required=True, metavar="METHOD",
+                                     help=f"one of: {listing}")  # fmt: skip
+    for name in names:
+        cls = get(name)
+        p = methods.add_parser(name, help=cls.description, description=cls.description)
+        p.add_argument("-o", "--out", required=True, help="pipeline folder to write")
+        p.add_argument(
+            "--data", default="synthetic",
+            help="'synthetic' (pairs from the bundled train photos) or an AIM22 track folder",
+        )  # fmt: skip
+        if "camera" not in cls.Config.field_names():  # else the config's --camera serves both
+            p.add_argument(
+                "--camera", default="nikon_d5100", help="built-in camera of the synthetic data"
+            )
+        p.add_argument("--max-side", type=int, default=256, help="synthetic photo size")
+        p.add_argument("--pairs-per-photo", type=int, default=4, help="synthetic renders per photo")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--overwrite", action="store_true")
+        if cls.variants:
+            p.add_argument("--variant", choices=list(cls.variants),
+                           help="a named configuration (e.g. a paper's ablation row)")  # fmt: skip
+        _add_config_options(p, cls.Config)
 
-    p_bp = sub.add_parser("build-prior", help="(re)build a trained pipeline's prior bank (Alg. 2)")
+    p_bp = sub.add_parser(
+        "build-prior", help="(re)build a trained PriorRAW pipeline's bank (Alg. 2)"
+    )
     p_bp.add_argument("--pipeline", required=True, help="pipeline folder written by 'rawkit train'")
     p_bp.add_argument(
-        "--reference",
-        default="synthetic",
+        "--reference", default="synthetic",
         help="'synthetic' (bundled train photos) or an AIM22 track folder",
-    )
-    p_bp.add_argument("--clusters", type=int, default=5000)
-    p_bp.add_argument("--group-size", type=int, default=10)
+    )  # fmt: skip
+    p_bp.add_argument("--clusters", type=int, help="bank entries (default: the pipeline's)")
+    p_bp.add_argument("--group-size", type=int, help="pixels per entry (default: the pipeline's)")
     p_bp.add_argument("--max-side", type=int, default=256)
     p_bp.add_argument("--pairs-per-photo", type=int, default=4)
     p_bp.add_argument("--seed", type=int, default=0)
@@ -476,22 +545,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "reconstruct",
         help="reconstruct RAW from sRGB images with a trained pipeline",
         description=(
-            "Reconstruct camera RAW from sRGB images (.jpg/.png) with a pipeline trained by "
-            "'rawkit train'. The output kind follows the extension of -o: .dng (a DNG that "
-            "LibRaw opens, with the pipeline camera's pattern, levels and colour matrix and a "
-            "D65 as-shot neutral), .npy (AIM22 layout: (H/2, W/2, 4) uint16, white level 1024) "
+            "Reconstruct camera RAW from sRGB images (.jpg/.png) with a saved pipeline "
+            "(--pipeline, from 'rawkit train') or a registered method's shipped weights "
+            "(--method). The output kind follows the extension of -o: .dng (a DNG that "
+            "LibRaw opens, with the camera's pattern, levels and colour matrix and a D65 "
+            "as-shot neutral), .npy (AIM22 layout: (H/2, W/2, 4) uint16, white level 1024) "
             "or .png (the Bayer mosaic as a 16-bit grey image). With several inputs -o is a "
             "folder and --format picks the kind. Odd image sizes lose their last row/column."
         ),
     )
     p_rec.add_argument("inputs", nargs="+", help="sRGB .jpg/.png files")
     p_rec.add_argument("-o", "--out", required=True, help="output file (.dng/.npy/.png) or folder")
-    p_rec.add_argument(
-        "--pipeline", required=True, help="pipeline folder written by 'rawkit train'"
-    )
+    which = p_rec.add_mutually_exclusive_group(required=True)
+    which.add_argument("--pipeline", help="pipeline folder written by 'rawkit train'")
+    which.add_argument("--method", choices=names, metavar="METHOD",
+                       help=f"a registered method with shipped weights: {listing}")  # fmt: skip
     p_rec.add_argument(
         "--format", choices=["dng", "npy", "png"], default="dng", help="kind for a folder -o"
     )
+    p_rec.add_argument("--camera", help="camera of the DNG (default: the pipeline's)")
     p_rec.add_argument("--tile", type=int, default=512, help="tile size of the tiled inference")
     p_rec.add_argument("--overwrite", action="store_true")
 
@@ -516,37 +588,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quality", help="reconstruction quality of every method (PSNR/SSIM table)"
     )
     p_qual.add_argument(
-        "--preset",
-        default="default",
-        choices=["quick", "demo", "default"],
+        "--preset", default="default", choices=["quick", "demo", "default"],
         help="quick: seconds; demo: ~5 min; default: ~10-20 min on 2 cores",
+    )  # fmt: skip
+    p_qual.add_argument(
+        "--methods", help=f"comma-separated registered methods (default: the preset's): {listing}"
     )
     p_qual.add_argument("--seed", type=int, default=0)
     p_qual.add_argument("--json", help="also write the records to this JSON file")
     p_qual.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rawkit`` command: errors are one line on stderr, exit status 2."""
+    parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        if args.size < 64 or args.size % 2:
-            parser.error(f"--size: expected an even number >= 64, got {args.size}")
-        try:
+    command = args.command
+    try:
+        if command == "demo":
             if args.cfa:
+                if args.size < 64 or args.size % 2:
+                    raise CLIError(f"--size: expected an even number >= 64, got {args.size}")
                 cfa_demo(Path(args.out), overwrite=args.overwrite, size=args.size)
             else:
-                demo(Path(args.out), overwrite=args.overwrite, preset=args.preset, seed=args.seed)
-        except FileExistsError as e:
-            print(f"rawkit demo: {e}", file=sys.stderr)
-            return 2
-        return 0
-    if args.command == "bench":
-        return _bench(args)
-    handlers = {"train": _train, "build-prior": _build_prior, "reconstruct": _reconstruct}
-    try:
-        return handlers[args.command](args)
-    except (FileExistsError, FileNotFoundError, ValueError) as e:
-        print(f"rawkit {args.command}: {e}", file=sys.stderr)
+                demo(Path(args.out), overwrite=args.overwrite, preset=args.preset, seed=args.seed,
+                     methods=_methods_arg(args.methods))  # fmt: skip
+            return 0
+        if command == "bench":
+            return _bench(args)
+        handlers = {"train": _train, "build-prior": _build_prior, "reconstruct": _reconstruct}
+        return handlers[command](args)
+    except (OSError, ValueError, TypeError) as e:
+        print(f"rawkit {command}: {e}", file=sys.stderr)
         return 2
-    return 2  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover

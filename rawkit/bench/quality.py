@@ -1,52 +1,36 @@
-r"""``rawkit bench quality``: PriorRAW against the baselines on the synthetic benchmark.
+r"""``rawkit bench quality``: every registered method on the synthetic benchmark.
 
 What it does (one call of :func:`run_quality`):
 
-1. **Data** (:func:`demo_data`): one camera model (``nikon_d5100``) and one ISP
-   configuration; pairs made by :func:`rawkit.data.synthesize` from the bundled photos,
-   split by scene (:data:`rawkit.data.SPLITS`: 5 train, 3 test photos), several pairs per
-   photo, each with its own illuminant, white balance error, exposure, lens shading and
-   noise (DESIGN.md, "Data").
-2. **Training** (:func:`train_methods`) on the train split, at **equal budget**: the
-   sRGB-only U-Net and every PriorRAW reconstructor row get the same number of
-   optimiser steps (``steps``) with the same batch, crop, learning rate and loss
-   (Eq. 9); PriorRAW additionally trains its encoder (Alg. 1, ``encoder_steps``) and
-   builds its bank (Alg. 2) once, shared by its rows.  Wall times are reported.
-3. **Evaluation** (:func:`evaluate`) on the test split: PSNR and SSIM on packed RAW
-   (``data_range=1``; :func:`rawkit.metrics.psnr`, :func:`rawkit.metrics.ssim`), averaged
-   over images, for
-
-   * the blind analytic inverse (:func:`rawkit.pipelines.blind_unprocess`),
-   * uniform-sampling metadata at 1 sample per 256 pixels + RBF interpolation
-     (:func:`rawkit.pipelines.rbf_reconstruct`; with its metadata size in bytes), on
-     the linear sRGB colour and on the blind inverse's camera RGB (the stronger one,
-     which the goal compares with),
-   * the sRGB-only U-Net (AIM22 baseline; also Table 1's "sRGB+UNet" row: the same
-     network, rawkit's :class:`~rawkit.nets.UNet`, so it is trained once),
-   * Table 1: the RAW assembled by Eq. 4 alone from the full reference set ("Pixel
-     Searching") and from the bank ("Clustering and Grouping"), then the
-     reconstructor rows "+ Prior RAW", "+ Reliable Attention", "+ Non Local" (full
-     PriorRAW, zero per-image metadata),
-   * full PriorRAW whose Eq. 4 searches the full reference set instead of the bank
-     (Eq. 8 still attends over the bank it was trained with), the comparison behind
-     "5,000 entries are enough".
+1. **Data** (:func:`demo_data`): one camera model and one ISP configuration; pairs
+   made by :func:`rawkit.data.synthesize` from the bundled photos, split by scene
+   (:data:`rawkit.data.SPLITS`), several pairs per photo, each with its own
+   illuminant, white balance error, exposure, lens shading and noise (DESIGN.md,
+   "Data").
+2. **Training** (:func:`train_methods`) on the train split: every method of
+   ``config.methods`` is a registry name (:func:`rawkit.pipelines.available`); each
+   of its ``variants`` (e.g. PriorRAW's Table 1 rows, the RBF colour features) is a
+   row of its own, or the default config for a method without variants.  The
+   configs come from the pipeline's :class:`~rawkit.pipelines.PipelineConfig`
+   defaults; a preset only says what differs: ``budget`` (applied to every config
+   that has the field, so networks train at **equal budget**: the same steps,
+   batch, crop, width...) and per-method ``overrides``.  The training pairs become
+   one :class:`rawkit.data.PairSet`, handed unchanged to every ``fit`` (PriorRAW's
+   rows share their encoder and bank through it).
+3. **Evaluation** (:func:`evaluate`) on the test split, per render: PSNR and SSIM on
+   packed RAW (``data_range=1``; :func:`rawkit.metrics.psnr`,
+   :func:`rawkit.metrics.ssim`) averaged over images, and for methods that store
+   metadata the mean length of :meth:`~rawkit.pipelines.Pipeline.encode_metadata`.
 
 Presets (:data:`PRESETS`): ``"quick"`` (tiny images and networks, tens of optimiser
 steps: a smoke test in well under a minute), ``"demo"`` (what ``rawkit demo`` trains:
 about 5 minutes on 2 cores) and ``"default"`` (about 10-20 minutes on 2 cores, one
-intra-op thread; see :class:`QualityConfig` for every setting).  The bank is scaled
-down with the data: ``n_clusters`` entries out of the train split's pixels.
+intra-op thread: 20 train pairs at 256 pixels, 1,000 Adam steps of 8 random 64 x 64
+crops for every network, PriorRAW's 300 Alg. 1 steps and 5,000-entry bank).
 
-The ``"default"`` preset: 20 train pairs (5 photos x 4 renders) and 6 test pairs (3 x 2)
-at 256 pixels on the long side; the training budget is **1,000 Adam steps of 8 random
-64 x 64 crops** (learning rate 1e-3, cosine decay) for the U-Net and for each
-reconstructor row, plus 300 Alg. 1 steps (6 crops of 64 x 64) for the encoder; the
-bank has the paper's 5,000 entries, here from 273,920 reference pixels (1.8 %; the
-paper: 0.02 % of 26 million), each the mean of the 10 nearest (the paper: 1,000).
-
-:func:`format_quality_table` prints the records and the goals of issue 8 (PriorRAW at
-least 3 dB above the sRGB-only U-Net; at least the RBF metadata baseline; the bank
-within 0.5 dB of the full reference set), and :func:`write_quality_json` saves them.
+:func:`format_quality_table` prints the records and the goals (PriorRAW at least 3 dB
+above the sRGB-only U-Net; at least the RBF metadata baseline; the bank within 0.5 dB
+of the full reference set), and :func:`write_quality_json` saves them.
 """
 
 from __future__ import annotations
@@ -55,32 +39,24 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from rawkit.data import SPLITS, SyntheticPair, resolve_camera, synthesize
+from rawkit._checks import check_bool, check_seed
+from rawkit.data import SPLITS, PairSet, SyntheticPair, resolve_camera, synthesize
+from rawkit.io import atomic_write, check_writable
 from rawkit.isp import CameraModel
 from rawkit.metrics import psnr, ssim
-from rawkit.nets import PixelSearchEncoder, count_parameters
-from rawkit.pipelines import PriorRAWPipeline, priorraw
-from rawkit.pipelines.baselines import (
-    blind_unprocess,
-    rbf_reconstruct,
-    typical_params,
-    uniform_sampling_metadata,
-)
-from rawkit.pipelines.unet_baseline import train_unet
-from rawkit.prior import PriorBank
+from rawkit.pipelines import Pipeline, get
 
 __all__ = [
-    "PRESETS",
     "METHODS",
+    "PRESETS",
     "QualityConfig",
     "QualityData",
     "QualityRecord",
@@ -88,10 +64,12 @@ __all__ = [
     "demo_data",
     "evaluate",
     "format_quality_table",
+    "method_configs",
     "quality_goals",
     "reconstruct_all",
     "reconstruction_peak_memory",
     "run_quality",
+    "synthetic_pairs",
     "train_methods",
     "write_quality_json",
 ]
@@ -103,28 +81,18 @@ class QualityConfig:
 
     Attributes:
         name: the preset's name.
-        camera: built-in camera of the benchmark.
+        camera: built-in camera of the benchmark (also set on every method config
+            with a ``camera`` field, and its bit depth on a ``bit_depth`` field).
         renders: ISPs that render the sRGB (``"rawkit"``, ``"libraw"``); models train
             on all of them together and are evaluated per render.
         train_photos, test_photos: photo names (splits by scene).
-        train_pairs_per_photo, test_pairs_per_photo: renders per photo (each with its
-            own illuminant, exposure, noise...).
+        train_pairs_per_photo, test_pairs_per_photo: renders per photo.
         train_max_side, test_max_side: photos are shrunk to this longer side.
-        steps: optimiser steps of the U-Net and of every reconstructor (equal budget).
-        batch_size, crop, lr: of those trainings (sRGB crop side in pixels); Adam with
-            the learning rate decayed to 0 on a cosine over ``steps``.
-        width, depth: U-Net / reconstructor width and depth (depth 4: 1/16).
-        heads: attention heads of Eq. 8.
-        encoder_steps, encoder_batch_size, encoder_crop: Alg. 1.
-        encoder_dim, encoder_width, encoder_blocks: the Pixel Searching Encoder.
-        n_clusters, group_size, niter: Alg. 2 (the paper: 5,000, 1,000, -).
-        full_reference: also evaluate with the full reference set instead of the bank.
-        rbf_spacing: pixels between metadata samples (16: 1 per 256 pixels).  The RBF
-            settings (``spatial_weight=0.3``, ``smoothing=0.1``) are
-            :func:`rawkit.pipelines.rbf_reconstruct`'s defaults, chosen on the validation
-            photos.
-        rows: PriorRAW reconstructor rows trained (Table 1, beyond "sRGB+UNet").
-        tile, overlap: tiled inference.
+        methods: registry names to run, in table order.
+        variants: method -> the variants to run (default: all of the method's).
+        budget: settings given to every method config that has the field.
+        overrides: method -> settings of that method only.
+        tile, overlap: tiled inference of tileable methods.
         threads: torch intra-op threads during the run (None: leave as is).
     """
 
@@ -137,25 +105,10 @@ class QualityConfig:
     test_pairs_per_photo: int = 2
     train_max_side: int = 256
     test_max_side: int = 256
-    steps: int = 1000
-    batch_size: int = 8
-    crop: int = 64
-    lr: float = 1e-3
-    width: int = 16
-    depth: int = 4
-    heads: int = 1
-    encoder_steps: int = 300
-    encoder_batch_size: int = 6
-    encoder_crop: int = 64
-    encoder_dim: int = 32
-    encoder_width: int = 32
-    encoder_blocks: int = 2
-    n_clusters: int = 5000
-    group_size: int = 10
-    niter: int = 10
-    full_reference: bool = True
-    rbf_spacing: int = 16
-    rows: tuple[str, ...] = ("prior_raw", "reliable_attention", "non_local")
+    methods: tuple[str, ...] = ("blind_unprocess", "rbf_metadata", "srgb_unet", "priorraw")
+    variants: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    budget: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     tile: int = 512
     overlap: int = 32
     threads: int | None = 1
@@ -165,27 +118,30 @@ class QualityConfig:
 PRESETS: dict[str, QualityConfig] = {
     "quick": QualityConfig(
         name="quick", train_pairs_per_photo=1, test_pairs_per_photo=1, train_max_side=64,
-        test_max_side=64, steps=12, batch_size=4, crop=32, width=8, depth=2,
-        encoder_steps=8, encoder_batch_size=4, encoder_crop=32, encoder_dim=8, encoder_width=8,
-        encoder_blocks=1, n_clusters=64, group_size=4, niter=4, tile=64, overlap=16,
+        test_max_side=64, tile=64, overlap=16,
+        budget={"steps": 12, "batch_size": 4, "crop": 32, "width": 8, "depth": 2},
+        overrides={"priorraw": {
+            "encoder_steps": 8, "encoder_batch_size": 4, "encoder_crop": 32, "encoder_dim": 8,
+            "encoder_width": 8, "encoder_blocks": 1, "n_clusters": 64, "group_size": 4,
+            "niter": 4}},
     ),
     "demo": QualityConfig(
         name="demo", renders=("rawkit", "libraw"), train_pairs_per_photo=2,
-        test_pairs_per_photo=1, train_max_side=256, test_max_side=256, steps=600,
-        encoder_steps=120, n_clusters=2000, group_size=10, full_reference=False,
-        rows=("non_local",),
+        test_pairs_per_photo=1, budget={"steps": 600, "crop": 64},
+        overrides={"priorraw": {"encoder_steps": 120, "n_clusters": 2000}},
+        variants={"priorraw": ("non_local",), "rbf_metadata": ("rbf",)},
     ),
-    "default": QualityConfig(name="default"),
+    "default": QualityConfig(name="default", budget={"steps": 1000, "crop": 64}),
 }  # fmt: skip
 
-#: Method keys in table order, with their labels (Table 1 rows marked "T1").
+#: Labels of the rows rawkit's own methods produce (other rows show their description).
 METHODS: dict[str, str] = {
     "blind_unprocess": "blind unprocess (typical render)",
     "rbf_srgb": "RBF metadata 1/256, sRGB colour",
     "rbf": "RBF metadata 1/256, camera RGB",
     "srgb_unet": "sRGB-only U-Net (AIM22) = T1 sRGB+UNet",
-    "assembled_full": "T1 Pixel Searching: Eq. 4, full set",
-    "assembled_bank": "T1 Clustering+Grouping: Eq. 4, bank",
+    "pixel_search": "T1 Pixel Searching: Eq. 4, full set",
+    "cluster_group": "T1 Clustering+Grouping: Eq. 4, bank",
     "prior_raw": "T1 + Prior RAW",
     "reliable_attention": "T1 + Reliable Attention",
     "non_local": "T1 + Non Local = PriorRAW (bank)",
@@ -199,6 +155,37 @@ def _config(preset: str | QualityConfig) -> QualityConfig:
     if preset not in PRESETS:
         raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
     return PRESETS[preset]
+
+
+def method_configs(
+    preset: str | QualityConfig, methods: Sequence[str] | None = None
+) -> dict[str, tuple[str, Any]]:
+    """Row key -> ``(registry name, config)`` of a run, built from the configs' defaults.
+
+    Checks every name, variant and setting (an unknown one raises) before any work.
+
+    Example:
+        >>> rows = method_configs("quick", ["srgb_unet", "rbf_metadata"])
+        >>> list(rows), rows["srgb_unet"][1].steps, rows["rbf_srgb"][1].colour
+        (['srgb_unet', 'rbf_srgb', 'rbf'], 12, 'srgb')
+    """
+    cfg = _config(preset)
+    camera = resolve_camera(cfg.camera)
+    common = {"camera": cfg.camera, "bit_depth": camera.bit_depth, **cfg.budget}
+    out: dict[str, tuple[str, Any]] = {}
+    for name in cfg.methods if methods is None else methods:
+        cls = get(name)
+        fields = cls.Config.field_names()
+        base = {k: v for k, v in common.items() if k in fields}
+        base.update(cfg.overrides.get(name, {}))
+        rows = cfg.variants.get(name, tuple(cls.variants) or (name,))
+        for row in rows:
+            if cls.variants and row not in cls.variants:
+                raise ValueError(
+                    f"variants: {name} has no variant {row!r}; expected some of {list(cls.variants)}"
+                )
+            out[row] = (name, cls.Config.from_dict({**base, **cls.variants.get(row, {})}))
+    return out
 
 
 # --------------------------------------------------------------------------- data
@@ -223,6 +210,39 @@ def _seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
 
 
+def synthetic_pairs(
+    photos: Sequence[str],
+    *,
+    camera: CameraModel | str,
+    per_photo: int,
+    max_side: int,
+    render: str = "rawkit",
+    seed: int = 0,
+    split: int = 0,
+    stream: int = 0,
+) -> list[SyntheticPair]:
+    """``per_photo`` synthetic pairs of every photo, each with its own seed.
+
+    The one place where rawkit seeds synthetic training and test pairs (the bench, the
+    demo and ``rawkit train``): pair ``k`` of photo ``i`` gets the seed
+    ``SeedSequence([seed, split, stream, i, k])``.
+
+    Example:
+        >>> a = synthetic_pairs(["coffee"], camera="nikon_d5100", per_photo=2, max_side=32)
+        >>> len(a), a[0].seed != a[1].seed, a[0].packed.shape[0]
+        (2, True, 4)
+    """
+    cam = resolve_camera(camera)
+    return [
+        synthesize(
+            photo, camera=cam, seed=_seed(seed, split, stream, i, k), render=render,  # type: ignore[arg-type]
+            max_side=max_side,
+        )
+        for i, photo in enumerate(photos)
+        for k in range(per_photo)
+    ]  # fmt: skip
+
+
 def demo_data(preset: str | QualityConfig = "default", *, seed: int = 0) -> QualityData:
     """Make the train/test pairs of a preset (or config) from the bundled photos.
 
@@ -232,31 +252,24 @@ def demo_data(preset: str | QualityConfig = "default", *, seed: int = 0) -> Qual
 
     Example:
         >>> d = demo_data("quick", seed=0)
-        >>> len(d.train), {r: len(v) for r, v in d.test.items()}, d.train[0].srgb.shape[0]
-        (5, {'rawkit': 3}, 3)
+        >>> len(d.train) == len(SPLITS["train"]), len(d.test["rawkit"]) == len(SPLITS["test"])
+        (True, True)
     """
     cfg = _config(preset)
+    check_seed(seed)
     camera = resolve_camera(cfg.camera)
-
-    def make(
-        split: int, photos: Sequence[str], per: int, side: int, r: int, render: str
-    ) -> list[SyntheticPair]:
-        return [
-            synthesize(
-                photo, camera=camera, seed=_seed(seed, split, r, i, k), render=render,  # type: ignore[arg-type]
-                max_side=side,
-            )
-            for i, photo in enumerate(photos)
-            for k in range(per)
-        ]  # fmt: skip
-
     train: list[SyntheticPair] = []
     test: dict[str, list[SyntheticPair]] = {}
     for r, render in enumerate(cfg.renders):
-        train += make(0, cfg.train_photos, cfg.train_pairs_per_photo, cfg.train_max_side, r, render)
-        test[render] = make(
-            1, cfg.test_photos, cfg.test_pairs_per_photo, cfg.test_max_side, r, render
-        )
+        kw = {"camera": camera, "render": render, "seed": seed, "stream": r}
+        train += synthetic_pairs(
+            cfg.train_photos, per_photo=cfg.train_pairs_per_photo, max_side=cfg.train_max_side,
+            split=0, **kw,
+        )  # fmt: skip
+        test[render] = synthetic_pairs(
+            cfg.test_photos, per_photo=cfg.test_pairs_per_photo, max_side=cfg.test_max_side,
+            split=1, **kw,
+        )  # fmt: skip
     return QualityData(camera, train, test)
 
 
@@ -265,28 +278,19 @@ def demo_data(preset: str | QualityConfig = "default", *, seed: int = 0) -> Qual
 
 @dataclasses.dataclass(eq=False)
 class TrainedMethods:
-    """The models of a quality run and how long they took.
+    """The fitted pipelines of a quality run.
 
     Attributes:
         config: the settings.
         camera: the benchmark's camera.
-        unet: the sRGB-only U-Net as a pipeline.
-        rows: PriorRAW pipelines by Table 1 row (sharing encoder and bank).
-        encoder: the Alg. 1 encoder; bank: the Alg. 2 bank.
-        reference: the full reference set as a bank (None if not asked for).
-        seconds: wall time per stage (``"encoder"``, ``"bank"``, ``"srgb_unet"``, rows).
-        parameters: trainable parameters per network.
+        pipelines: row key -> fitted pipeline, in table order.
+        seconds: row key -> training wall time (stages shared with an earlier row: 0).
     """
 
     config: QualityConfig
     camera: CameraModel
-    unet: PriorRAWPipeline
-    rows: dict[str, PriorRAWPipeline]
-    encoder: PixelSearchEncoder | None
-    bank: PriorBank | None
-    reference: PriorBank | None
+    pipelines: dict[str, Pipeline]
     seconds: dict[str, float]
-    parameters: dict[str, int]
 
 
 def train_methods(
@@ -295,124 +299,57 @@ def train_methods(
     *,
     seed: int = 0,
     progress: bool = True,
+    methods: Sequence[str] | None = None,
 ) -> TrainedMethods:
-    """Train the U-Net and PriorRAW (Alg. 1-3) on ``data.train`` at equal budget.
-
-    The U-Net and every reconstructor row: ``steps`` Adam steps of ``batch_size``
-    random ``crop`` crops, learning rate ``lr``, loss Eq. 9 (``alpha = beta = 1``).
-    PriorRAW's encoder (``encoder_steps``) and bank are trained/built once and shared
-    by its rows.  The bank's reference set is the train split.
-    """
+    """Fit every row of :func:`method_configs` on ``data.train`` (module notes)."""
     cfg = _config(preset)
-    pairs = data.train
-    common = dict(steps=cfg.steps, batch_size=cfg.batch_size, crop=cfg.crop, lr=cfg.lr,
-                  seed=seed, progress=progress)  # fmt: skip
+    check_seed(seed)
+    check_bool(progress, "progress")
+    rows = method_configs(cfg, methods)  # every name and setting checked before training
+    pairs = PairSet.from_any(data.train)  # converted once, shared by every fit
+    pipes: dict[str, Pipeline] = {}
     seconds: dict[str, float] = {}
-    params: dict[str, int] = {}
-    res = train_unet(pairs, width=cfg.width, depth=cfg.depth, **common)  # type: ignore[arg-type]
-    seconds["srgb_unet"] = res.seconds
-    params["srgb_unet"] = count_parameters(res.model)
-    unet = PriorRAWPipeline(res.model, info={"steps": cfg.steps})
-    rows: dict[str, PriorRAWPipeline] = {}
-    encoder = bank = reference = None
-    if cfg.rows:
-        enc0 = PixelSearchEncoder(
-            dim=cfg.encoder_dim, width=cfg.encoder_width, blocks=cfg.encoder_blocks, seed=seed
-        )
-        er = priorraw.train_encoder(
-            pairs, encoder=enc0, steps=cfg.encoder_steps, batch_size=cfg.encoder_batch_size,
-            crop=cfg.encoder_crop, lr=1e-3, seed=seed, progress=progress,
-        )  # fmt: skip
-        encoder = er.model
-        seconds["encoder"] = er.seconds
-        params["encoder"] = count_parameters(encoder)
+    for row, (name, config) in rows.items():
         t0 = time.perf_counter()
-        bank = priorraw.build_bank(
-            encoder, pairs, n_clusters=cfg.n_clusters, group_size=cfg.group_size,  # type: ignore[arg-type]
-            niter=cfg.niter, seed=seed, n_threads=cfg.threads, progress=progress,
-        )  # fmt: skip
-        seconds["bank"] = time.perf_counter() - t0
-        if cfg.full_reference:
-            reference = priorraw.reference_set(encoder, pairs)  # type: ignore[arg-type]
-        for row in cfg.rows:
-            rr = priorraw.train_reconstructor(
-                pairs, encoder=encoder, bank=bank, ablation=row, width=cfg.width,  # type: ignore[arg-type]
-                depth=cfg.depth, heads=cfg.heads, **common,  # type: ignore[arg-type]
-            )  # fmt: skip
-            seconds[row] = rr.seconds
-            params[row] = count_parameters(rr.model)
-            rows[row] = PriorRAWPipeline(rr.model, encoder, bank, info={"steps": cfg.steps})  # type: ignore[arg-type]
-    return TrainedMethods(cfg, data.camera, unet, rows, encoder, bank, reference, seconds, params)  # type: ignore[arg-type]
+        pipes[row] = get(name).fit(pairs, config, seed=seed, progress=progress)
+        shared = pipes[row].info.get("seconds")
+        seconds[row] = (
+            float(sum(shared.values())) if isinstance(shared, dict) else time.perf_counter() - t0
+        )
+    return TrainedMethods(cfg, data.camera, pipes, seconds)
 
 
 # --------------------------------------------------------------------------- evaluation
 
 
-def _methods(tm: TrainedMethods, render: str) -> dict[str, Callable[[SyntheticPair], Any]]:
-    """Method key -> ``pair -> packed RAW (4, h, w)`` NumPy."""
-    cfg = tm.config
-    tiles = dict(tile=cfg.tile, overlap=cfg.overlap)
-    typical = typical_params(tm.camera, render=render)  # type: ignore[arg-type]
+def _for_render(pipe: Pipeline, render: str) -> Pipeline:
+    """A method without training that inverts a render: rebuilt for the test render."""
+    if pipe.learned or "render" not in pipe.Config.field_names():
+        return pipe
+    return type(pipe)(pipe.config.replace(render=render))
 
-    def metadata(p: SyntheticPair) -> Any:
-        return uniform_sampling_metadata(
-            p.packed, spacing=cfg.rbf_spacing, bit_depth=tm.camera.bit_depth
-        )
 
-    out: dict[str, Callable[[SyntheticPair], Any]] = {
-        "blind_unprocess": lambda p: blind_unprocess(p.srgb, camera=tm.camera, params=typical),
-        "rbf_srgb": lambda p: rbf_reconstruct(p.srgb, metadata(p)),
-        "rbf": lambda p: rbf_reconstruct(p.srgb, metadata(p), camera=tm.camera, params=typical),
-        "srgb_unet": lambda p: tm.unet.reconstruct(p.srgb, **tiles),  # type: ignore[arg-type]
-    }
-    if tm.encoder is not None and tm.bank is not None:
-        enc, bank, ref = tm.encoder, tm.bank, tm.reference
-        full_maps: dict[int, np.ndarray] = {}
-
-        def searched_full(p: SyntheticPair) -> np.ndarray:
-            """Eq. 4 over the full reference set (sRGB and RAW), once per pair."""
-            if id(p) not in full_maps:  # kept for all pairs: the test images are small
-                full_maps[id(p)] = np.asarray(
-                    priorraw.assemble_raw(p.srgb, encoder=enc, bank=ref, which="both", **tiles)  # type: ignore[arg-type]
-                )
-            return full_maps[id(p)]
-
-        if ref is not None:
-            out["assembled_full"] = lambda p: searched_full(p)[3:]
-        out["assembled_bank"] = lambda p: priorraw.assemble_raw(
-            p.srgb, encoder=enc, bank=bank, **tiles
-        )  # type: ignore[arg-type]
-        for row, pipe in tm.rows.items():
-            out[row] = lambda p, pipe=pipe: pipe.reconstruct(p.srgb, **tiles)  # type: ignore[misc]
-        if ref is not None and "non_local" in tm.rows:
-            nl = tm.rows["non_local"].model
-
-            def non_local_full(p: SyntheticPair) -> np.ndarray:
-                m = searched_full(p)
-                return priorraw.reconstruct(  # type: ignore[return-value]
-                    p.srgb,
-                    model=nl,
-                    bank=bank,
-                    assembled=(m[:3], m[3:]),
-                    **tiles,  # type: ignore[arg-type]
-                )
-
-            out["non_local_full"] = non_local_full
-    return {k: out[k] for k in METHODS if k in out}
+def _run(pipe: Pipeline, pair: SyntheticPair, cfg: QualityConfig) -> tuple[np.ndarray, int]:
+    """``(packed RAW, metadata bytes)`` of one method on one pair."""
+    meta = pipe.encode_metadata(pair.packed, pair.srgb) if pipe.stores_metadata else None
+    tiles = {"tile": cfg.tile, "overlap": cfg.overlap} if pipe.tileable else {}
+    out = pipe.reconstruct(np.ascontiguousarray(pair.srgb, np.float32), metadata=meta, **tiles)
+    return np.asarray(out), 0 if meta is None else len(meta)
 
 
 def reconstruct_all(tm: TrainedMethods, pair: SyntheticPair) -> dict[str, np.ndarray]:
-    """Every method's packed RAW ``(4, h, w)`` for one pair (e.g. for a figure).
+    """Every row's packed RAW ``(4, h, w)`` for one pair (e.g. for a figure).
 
     Example:
-        >>> import numpy as np
         >>> d = demo_data("quick")
-        >>> tm = train_methods(d, "quick", progress=False)
+        >>> tm = train_methods(d, "quick", progress=False, methods=["blind_unprocess", "srgb_unet"])
         >>> out = reconstruct_all(tm, d.test["rawkit"][0])
-        >>> sorted(out)[:3], out["non_local"].shape == d.test["rawkit"][0].packed.shape
-        (['assembled_bank', 'assembled_full', 'blind_unprocess'], True)
+        >>> sorted(out), out["srgb_unet"].shape == d.test["rawkit"][0].packed.shape
+        (['blind_unprocess', 'srgb_unet'], True)
     """
-    return {k: np.asarray(fn(pair)) for k, fn in _methods(tm, pair.render).items()}
+    return {
+        k: _run(_for_render(p, pair.render), pair, tm.config)[0] for k, p in tm.pipelines.items()
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -420,15 +357,14 @@ class QualityRecord:
     """One method on one render's test split.
 
     Attributes:
-        method: key of :data:`METHODS`; label: its description.
+        method: the row key; label: its description.
         render: ``"rawkit"`` or ``"libraw"``.
         psnr, ssim: means over the test images (packed RAW, ``data_range=1``).
         n_images: test images.
         metadata_bytes: mean per-image metadata the method needs (0: none).
         metadata_bpp: the same in bits per pixel.
         train_steps: optimiser steps of its network (0: no training).
-        train_seconds: wall time of its training (incl. Alg. 1 and 2 for PriorRAW rows:
-            see ``note``).
+        train_seconds: wall time of its training (stages shared with another row: 0).
         eval_seconds: wall time of reconstructing the test images.
         per_image: ``[photo, seed, psnr, ssim]`` per test image.
         note: free text.
@@ -449,52 +385,40 @@ class QualityRecord:
     note: str = ""
 
 
+def _label(key: str, pipe: Pipeline) -> str:
+    return METHODS.get(key, f"{key}: {pipe.description}"[:40])
+
+
 def evaluate(tm: TrainedMethods, data: QualityData) -> list[QualityRecord]:
-    """PSNR/SSIM of every method on every render's test pairs (see the module notes)."""
-    cfg = tm.config
+    """PSNR/SSIM of every row on every render's test pairs (see the module notes)."""
     records = []
-    prior_s = tm.seconds.get("encoder", 0.0) + tm.seconds.get("bank", 0.0)
     for render, pairs in data.test.items():
-        for key, fn in _methods(tm, render).items():
+        for key, fitted in tm.pipelines.items():
+            pipe = _for_render(fitted, render)
             t0 = time.perf_counter()
             per, meta = [], []
             for p in pairs:
-                est = np.asarray(fn(p), dtype=np.float64)
-                ref = p.packed.astype(np.float64)
+                est, nbytes = _run(pipe, p, tm.config)
+                est, ref = est.astype(np.float64), p.packed.astype(np.float64)
                 per.append([p.photo, p.seed, float(psnr(est, ref, data_range=1.0)),
                             float(ssim(est, ref, data_range=1.0))])  # fmt: skip
-                if key.startswith("rbf"):
-                    m = uniform_sampling_metadata(
-                        p.packed, spacing=cfg.rbf_spacing, bit_depth=tm.camera.bit_depth
-                    )
-                    meta.append((m.nbytes, m.bits_per_pixel))
-            elapsed = time.perf_counter() - t0
-            trained = key in ("srgb_unet", *tm.rows)
-            note = ""
-            if key.startswith("rbf"):
-                note = (
-                    f"1 sample (4 values x {tm.camera.bit_depth} bit) per {cfg.rbf_spacing**2} px"
-                )
-            elif key in tm.rows or key == "non_local_full":
-                note = f"+ encoder {cfg.encoder_steps} steps and bank ({prior_s:.0f} s, shared)"
-            elif key.startswith("assembled"):
-                note = f"no reconstructor; K={len(tm.reference if key == 'assembled_full' else tm.bank)}"  # type: ignore[arg-type]
-            train_key = "non_local" if key == "non_local_full" else key
+                meta.append((nbytes, 8 * nbytes / (p.srgb.shape[-1] * p.srgb.shape[-2])))
+            shared = fitted.info.get("shared", [])
             records.append(
                 QualityRecord(
                     method=key,
-                    label=METHODS[key],
+                    label=_label(key, pipe),
                     render=render,
                     psnr=float(np.mean([r[2] for r in per])),
                     ssim=float(np.mean([r[3] for r in per])),
                     n_images=len(per),
-                    metadata_bytes=float(np.mean([m[0] for m in meta])) if meta else 0.0,
-                    metadata_bpp=float(np.mean([m[1] for m in meta])) if meta else 0.0,
-                    train_steps=cfg.steps if trained or key == "non_local_full" else 0,
-                    train_seconds=tm.seconds.get(train_key, 0.0),
-                    eval_seconds=elapsed,
+                    metadata_bytes=float(np.mean([m[0] for m in meta])),
+                    metadata_bpp=float(np.mean([m[1] for m in meta])),
+                    train_steps=int(getattr(pipe.config, "steps", 0)) if pipe.learned else 0,
+                    train_seconds=tm.seconds.get(key, 0.0),
+                    eval_seconds=time.perf_counter() - t0,
                     per_image=per,
-                    note=note,
+                    note=f"shares {', '.join(shared)} with an earlier row" if shared else "",
                 )
             )
     return records
@@ -504,7 +428,7 @@ def evaluate(tm: TrainedMethods, data: QualityData) -> list[QualityRecord]:
 
 
 def quality_goals(records: Sequence[QualityRecord]) -> list[dict[str, Any]]:
-    """Issue 8's quality goals checked on ``records``, one dict per goal and render.
+    """The quality goals checked on ``records``, one dict per goal and render.
 
     Keys: ``goal``, ``render``, ``value`` (dB, the measured margin), ``target`` (dB),
     ``met`` (bool).  Goals whose methods were not run are left out.
@@ -518,8 +442,8 @@ def quality_goals(records: Sequence[QualityRecord]) -> list[dict[str, Any]]:
             ("PriorRAW bank - full reference set >= -0.5 dB", "non_local", "non_local_full", -0.5),
             (
                 "Eq. 4 bank - full reference set >= -0.5 dB",
-                "assembled_bank",
-                "assembled_full",
+                "cluster_group",
+                "pixel_search",
                 -0.5,
             ),
         ]
@@ -554,7 +478,7 @@ def format_quality_table(records: Sequence[QualityRecord]) -> str:
     goals = quality_goals(records)
     if goals:
         lines.append("")
-        lines.append("goals (issue 8):")
+        lines.append("goals:")
         for g in goals:
             mark = "met" if g["met"] else "MISSED"
             lines.append(f"  [{mark:6s}] {g['goal']:52s} {g['render']:7s} {g['value']:+7.2f} dB")
@@ -568,28 +492,21 @@ def write_quality_json(
     config: QualityConfig | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``{"config": ..., "records": [...], "goals": [...]}`` as JSON, atomically.
+    """Write ``{"config": ..., "records": [...], "goals": [...]}`` as JSON, atomically
+    (:func:`rawkit.io.atomic_write`; the folder must exist).
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
     """
-    p = Path(path)
-    if p.exists() and not overwrite:
-        raise FileExistsError(f"path: {p} exists; pass overwrite=True (CLI: --overwrite)")
-    p.parent.mkdir(parents=True, exist_ok=True)
+    p = check_writable(path, overwrite=overwrite)
     doc = {
         "config": dataclasses.asdict(config) if config is not None else None,
         "records": [dataclasses.asdict(r) for r in records],
         "goals": quality_goals(records),
     }
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=2, default=_json_default)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(doc, indent=2, default=_json_default)
+    with atomic_write(p, overwrite=overwrite) as f:
+        f.write(text.encode())
     return p
 
 
@@ -598,6 +515,8 @@ def _json_default(o: Any) -> Any:
         return o.item()
     if isinstance(o, float) and not math.isfinite(o):
         return str(o)
+    if isinstance(o, Mapping):
+        return dict(o)
     raise TypeError(f"cannot write {type(o).__name__} as JSON")
 
 
@@ -608,12 +527,14 @@ def run_quality(
     progress: bool = True,
     json_path: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    methods: Sequence[str] | None = None,
 ) -> list[QualityRecord]:
     """Build the data, train, evaluate (module notes); optionally write JSON.
 
-    Sets ``torch.set_num_threads(config.threads)`` for the run (restored afterwards):
-    on a shared 2-core machine one intra-op thread ran the small networks up to 40x
-    faster than two.
+    Every argument (preset, methods and their settings, seed, the JSON path) is checked
+    before any data is made.  Sets ``torch.set_num_threads(config.threads)`` for the
+    run (restored afterwards): on a shared 2-core machine one intra-op thread ran the
+    small networks up to 40x faster than two.
 
     Args:
         preset: ``"quick"``, ``"demo"``, ``"default"`` or a :class:`QualityConfig`.
@@ -621,19 +542,23 @@ def run_quality(
         progress: tqdm bars.
         json_path: also write :func:`write_quality_json` there.
         overwrite: replace an existing JSON file.
+        methods: registry names to run (default: the preset's ``methods``).
 
     Returns:
         The :class:`QualityRecord` list (print it with :func:`format_quality_table`).
     """
     cfg = _config(preset)
-    if json_path is not None and Path(json_path).exists() and not overwrite:
-        raise FileExistsError(f"json_path: {json_path} exists; pass overwrite=True")
+    check_seed(seed)
+    check_bool(progress, "progress")
+    method_configs(cfg, methods)
+    if json_path is not None:
+        check_writable(json_path, overwrite=overwrite)
     threads = torch.get_num_threads()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     try:
         data = demo_data(cfg, seed=seed)
-        tm = train_methods(data, cfg, seed=seed, progress=progress)
+        tm = train_methods(data, cfg, seed=seed, progress=progress, methods=methods)
         records = evaluate(tm, data)
     finally:
         torch.set_num_threads(threads)

@@ -112,7 +112,7 @@ class PairSet(Sequence[Pair]):
         True
     """
 
-    __slots__ = ("_pairs",)
+    __slots__ = ("_pairs", "__weakref__")
 
     def __init__(self, pairs: Iterable[Pair]) -> None:
         self._pairs: tuple[Pair, ...] = tuple(_pair(p, i) for i, p in enumerate(pairs))

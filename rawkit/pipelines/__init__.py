@@ -1,36 +1,63 @@
-"""The papers' full pipelines, composed from rawkit's ops, data, search, prior and nets.
+"""The papers' full pipelines behind one interface and a registry.
 
-* :mod:`rawkit.pipelines.priorraw` - PriorRAW (``000_*``): Alg. 1 encoder training by
-  softmax assembly, Alg. 2 prior bank, Alg. 3 reconstructor with the loss of Eq. 9,
-  tiled reconstruction, and :class:`PriorRAWPipeline` (save / load / reconstruct).
-* :mod:`rawkit.pipelines.unet_baseline` - the AIM 2022 baseline U-Net: training on
-  synthetic pairs or an AIM22 folder, prediction, submission folders.
-* :mod:`rawkit.pipelines.baselines` - the baselines of every comparison: blind
-  ``unprocess`` and uniform-sampling metadata with RBF interpolation.
-* :mod:`rawkit.pipelines.tiling` - tiled inference with overlap and blending.
+Design (DESIGN.md, "Pipelines"):
 
-Typical use (a few minutes on a CPU with small settings)::
+* **One interface** (:mod:`rawkit.pipelines.base`).  Every method - blind or learned,
+  with or without stored metadata - is a :class:`Pipeline` subclass with a frozen
+  :class:`PipelineConfig`.  The public methods are written once, in the base class:
+  ``cls.fit(data, config, *, seed, progress)`` (training data converted once into a
+  :class:`rawkit.data.PairSet`), ``p.reconstruct(srgb, *, metadata, tile)`` (NumPy in,
+  NumPy out, ``(*, 3, H, W) -> (*, 4, H/2, W/2)``, shared tiled inference),
+  ``p.encode_metadata(raw, srgb) -> bytes`` (methods that store metadata; its length
+  is the bench's metadata size), ``p.save(folder)`` / ``Pipeline.load(folder)``.  A
+  subclass implements ``_fit``, ``_reconstruct`` and, where they apply,
+  ``_encode_metadata`` and ``state_tensors``/``load_state_tensors``.  Everything is
+  validated before any work.
+* **One save format**: ``pipeline.json`` (format, format version, pipeline name,
+  config, rawkit version, SHA-256 of the weights) + ``weights.safetensors`` (no
+  pickle; optional float16 storage for shipping).  Folders of the previous
+  ``PriorRAWPipeline`` format are refused with a message naming their version.
+* **A registry**: ``@register`` adds a class under its ``name``; :func:`available`
+  lists the names, :func:`get` returns a class, :func:`pretrained` loads shipped
+  weights from ``rawkit/weights/<name>/``.  Modules of this package are discovered
+  and imported on first use of the registry, so a new method is one module (or
+  package) with one ``@register`` and its tests: the CLI (``rawkit train | reconstruct
+  | bench quality | demo``) and the bench iterate the registry and build their options
+  from the config dataclass, so neither needs an edit.
+* **Configs hold every training setting once.**  Function defaults, CLI options and
+  bench presets read them; a paper's ablation rows are named config changes
+  (``Pipeline.variants``), not classes.
+* **Training** runs through :func:`rawkit.engine.train` (seeded, bit-exact resume,
+  DDP under ``torchrun``); files through :func:`rawkit.io.atomic_write`.
 
-    from rawkit.data import SyntheticPairs
-    from rawkit.pipelines import priorraw
-    train = SyntheticPairs("train", camera="nikon_d5100", max_side=256, pairs_per_photo=4)
-    pipe = priorraw.train_pipeline(train, encoder_steps=200, n_clusters=2000,
-                                   group_size=20, steps=300)
-    pipe.save("runs/priorraw")
-    raw = priorraw.PriorRAWPipeline.load("runs/priorraw").reconstruct(srgb)  # (4, H/2, W/2)
+Registered here: ``blind_unprocess`` (:mod:`~rawkit.pipelines.blind`),
+``rbf_metadata`` (:mod:`~rawkit.pipelines.rbf`), ``srgb_unet``
+(:mod:`~rawkit.pipelines.unet_baseline`), ``priorraw`` (the package
+:mod:`~rawkit.pipelines.priorraw`, one module per algorithm), plus every other module
+of the package that registers a pipeline (found by :func:`~rawkit.pipelines.base.discover`
+when the registry is first read: no import list to extend here).
+
+Example:
+    >>> from rawkit.pipelines import available, get
+    >>> {"blind_unprocess", "priorraw", "rbf_metadata", "srgb_unet"} <= set(available())
+    True
+    >>> get("priorraw").variants["cluster_group"]
+    {'ablation': 'assembled'}
 """
 
 import errno
 import os
 from pathlib import Path
 
-from rawkit.pipelines import baselines, blind, priorraw, tiling, unet_baseline  # noqa: F401 (blind registers)
-from rawkit.pipelines._common import Pair, RandomCrops, TrainResult, as_pairs, module_id
+from rawkit.pipelines import baselines, blind, priorraw, rbf, tiling, unet_baseline
+from rawkit.pipelines._common import RandomCrops, TrainResult, module_id
 from rawkit.pipelines.base import (
+    NotFittedError,
     Pipeline,
     PipelineConfig,
     PipelineConfigError,
     PipelineFormatError,
+    discover,
     register,
     registry,
 )
@@ -41,42 +68,58 @@ from rawkit.pipelines.baselines import (
     typical_params,
     uniform_sampling_metadata,
 )
-from rawkit.pipelines.priorraw import PriorRAWPipeline, reconstruct, train_pipeline
+from rawkit.pipelines.blind import BlindUnprocess, BlindUnprocessConfig
+from rawkit.pipelines.priorraw import TABLE1, PriorRAW, PriorRAWConfig
+from rawkit.pipelines.rbf import RBFMetadata, RBFMetadataConfig
 from rawkit.pipelines.tiling import tiled_apply
-from rawkit.pipelines.unet_baseline import predict, train_unet, write_submission
+from rawkit.pipelines.unet_baseline import (
+    SRGBUNet,
+    SRGBUNetConfig,
+    predict,
+    train_unet,
+    write_submission,
+)
 
 __all__ = [
+    "TABLE1",
+    "WEIGHTS_DIR",
+    "BlindUnprocess",
+    "BlindUnprocessConfig",
+    "NotFittedError",
     "Pipeline",
     "PipelineConfig",
     "PipelineConfigError",
     "PipelineFormatError",
-    "available",
-    "get",
-    "pretrained",
-    "register",
-    "Pair",
-    "PriorRAWPipeline",
+    "PriorRAW",
+    "PriorRAWConfig",
+    "RBFMetadata",
+    "RBFMetadataConfig",
     "RandomCrops",
+    "SRGBUNet",
+    "SRGBUNetConfig",
     "SampledMetadata",
     "TrainResult",
-    "as_pairs",
+    "available",
     "baselines",
+    "blind",
     "blind_unprocess",
+    "get",
     "module_id",
     "predict",
+    "pretrained",
     "priorraw",
+    "rbf",
     "rbf_reconstruct",
-    "reconstruct",
+    "register",
+    "registry",
     "tiled_apply",
     "tiling",
-    "train_pipeline",
     "train_unet",
     "typical_params",
     "uniform_sampling_metadata",
     "unet_baseline",
     "write_submission",
 ]
-
 
 #: Where shipped, converged weights live: ``rawkit/weights/<name>/`` (a saved pipeline).
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -89,6 +132,7 @@ def available() -> list[str]:
         >>> "blind_unprocess" in available()
         True
     """
+    discover()
     return sorted(registry())
 
 
@@ -105,6 +149,7 @@ def get(name: str) -> type[Pipeline]:
     """
     if not isinstance(name, str):
         raise TypeError(f"name: expected a str, got {type(name).__name__}")
+    discover()
     reg = registry()
     if name not in reg:
         raise ValueError(f"name: unknown pipeline {name!r}; expected one of {sorted(reg)}")

@@ -1,10 +1,9 @@
-"""Shared pieces of the pipelines: paired images in memory, random crops, training results.
+"""Shared training pieces of the pipelines: random crops, schedules, results, fingerprints.
 
-:func:`as_pairs` turns what a user has (a list of :class:`rawkit.data.SyntheticPair`,
-``(srgb, packed)`` tuples, or a map-style dataset of dicts with ``"srgb"`` and
-``"packed"`` such as :class:`rawkit.data.SyntheticPairs`) into :class:`Pair` tuples of
-tensors; :class:`RandomCrops` draws Bayer-aligned random crops from them for
-:func:`rawkit.nets.train`.
+:class:`RandomCrops` draws Bayer-aligned random crops from a
+:class:`rawkit.data.PairSet` for :func:`rawkit.engine.train`; :func:`lr_scheduler`
+and :func:`crops_length` set up a run; :func:`module_id` fingerprints a network (a
+prior bank records its encoder's).
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,128 +19,19 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from rawkit.data.synth import SyntheticPair
-from rawkit.nets import TrainHistory, distributed_context
+from rawkit._checks import check_choice, check_int, check_seed
+from rawkit.data.pairs import Pair
+from rawkit.engine import TrainHistory, distributed_context
 
-__all__ = ["Pair", "RandomCrops", "TrainResult", "as_pairs", "check_srgb", "module_id"]
-
-
-class Pair(NamedTuple):
-    """One training image in memory.
-
-    Attributes:
-        srgb: ``(3, H, W)`` float32 sRGB in ``[0, 1]``, even ``H, W``.
-        packed: ``(4, H/2, W/2)`` float32 packed RAW ``[R, Gr, Gb, B]`` in ``[0, 1]``.
-        group: the scene it shows (a photo's name); Alg. 1 never takes an image's
-            references from its own group.
-    """
-
-    srgb: torch.Tensor
-    packed: torch.Tensor
-    group: str
+__all__ = ["SCHEDULES", "RandomCrops", "TrainResult", "crops_length", "lr_scheduler", "module_id"]
 
 
 class TrainResult(NamedTuple):
-    """A trained network, its :class:`rawkit.nets.TrainHistory` and the wall time in seconds."""
+    """A trained network, its :class:`rawkit.engine.TrainHistory` and the wall time in seconds."""
 
     model: nn.Module
     history: TrainHistory
     seconds: float
-
-
-def check_srgb(x: Any, name: str = "srgb") -> None:
-    """A floating ``(*, 3, H, W)`` tensor or array with even, non-zero ``H, W``."""
-    if not isinstance(x, (torch.Tensor, np.ndarray)):
-        raise TypeError(f"{name}: expected a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
-    floating = (
-        x.is_floating_point()
-        if isinstance(x, torch.Tensor)
-        else np.issubdtype(x.dtype, np.floating)
-    )
-    if not floating:
-        raise TypeError(f"{name}: expected floating sRGB in [0, 1], got dtype {x.dtype}")
-    if x.ndim < 3 or x.shape[-3] != 3:
-        raise ValueError(f"{name}: expected shape (*, 3, H, W), got {tuple(x.shape)}")
-    h, w = x.shape[-2:]
-    if h < 2 or w < 2 or h % 2 or w % 2:
-        raise ValueError(
-            f"{name}: expected an even height and width >= 2 (one packed RAW site per 2x2 "
-            f"block), got H={h}, W={w}"
-        )
-
-
-def _tensor(x: Any, name: str) -> torch.Tensor:
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(np.ascontiguousarray(x))
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name}: expected a tensor or ndarray, got {type(x).__name__}")
-    return x.detach().to(torch.float32)
-
-
-def _pair(item: Any, index: int) -> Pair:
-    if isinstance(item, Pair):
-        return item
-    if isinstance(item, SyntheticPair):
-        srgb, packed, group = item.srgb, item.packed, item.photo or f"#{index}"
-    elif isinstance(item, Mapping):
-        if "srgb" not in item or "packed" not in item:
-            raise ValueError(
-                f"data[{index}]: expected a dict with 'srgb' and 'packed', got keys {sorted(item)}"
-            )
-        srgb, packed = item["srgb"], item["packed"]
-        group = str(item.get("photo") or item.get("id") or f"#{index}")
-    elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
-        srgb, packed = item[0], item[1]
-        group = str(item[2]) if len(item) == 3 else f"#{index}"
-    else:
-        raise TypeError(
-            f"data[{index}]: expected a SyntheticPair, an (srgb, packed[, group]) tuple or a "
-            f"dict with 'srgb' and 'packed', got {type(item).__name__}"
-        )
-    s, p = _tensor(srgb, f"data[{index}].srgb"), _tensor(packed, f"data[{index}].packed")
-    check_srgb(s, f"data[{index}].srgb")
-    if s.ndim != 3 or p.ndim != 3 or p.shape != (4, s.shape[1] // 2, s.shape[2] // 2):
-        raise ValueError(
-            f"data[{index}]: expected srgb (3, H, W) with packed (4, H/2, W/2), got "
-            f"{tuple(s.shape)} and {tuple(p.shape)}"
-        )
-    if not (bool(torch.isfinite(s).all()) and bool(torch.isfinite(p).all())):
-        raise ValueError(f"data[{index}]: expected finite values, got NaN or Inf")
-    return Pair(s, p, group)
-
-
-def as_pairs(data: Any) -> list[Pair]:
-    """Images as :class:`Pair` tuples of float32 CPU tensors (all in memory).
-
-    Args:
-        data: a sequence (or iterable) of :class:`rawkit.data.SyntheticPair`,
-            ``(srgb, packed)`` or ``(srgb, packed, group)`` tuples, or dicts with
-            ``"srgb"`` ``(3, H, W)`` and ``"packed"`` ``(4, H/2, W/2)`` (and optionally
-            ``"photo"``/``"id"`` as the group), e.g. a map-style dataset such as
-            :class:`rawkit.data.SyntheticPairs` (read item by item).
-
-    Returns:
-        A list of :class:`Pair`.
-
-    Raises:
-        TypeError, ValueError: items of another kind or shape, NaN/Inf, no items.
-
-    Example:
-        >>> import numpy as np
-        >>> pairs = as_pairs([(np.zeros((3, 4, 6), np.float32), np.zeros((4, 2, 3), np.float32))])
-        >>> pairs[0].packed.shape, pairs[0].group
-        (torch.Size([4, 2, 3]), '#0')
-    """
-    if isinstance(data, (str, bytes)) or not isinstance(data, (Iterable, Dataset)):
-        raise TypeError(f"data: expected a sequence of pairs, got {type(data).__name__}")
-    if isinstance(data, Dataset) and not isinstance(data, Iterable):
-        items: Iterable[Any] = (data[i] for i in range(len(data)))  # type: ignore[arg-type]
-    else:
-        items = data  # type: ignore[assignment]
-    out = [_pair(item, i) for i, item in enumerate(items)]
-    if not out:
-        raise ValueError("data: expected at least one pair, got none")
-    return out
 
 
 class RandomCrops(Dataset):
@@ -150,7 +40,7 @@ class RandomCrops(Dataset):
     Item ``i`` is a ``crop x crop`` window of pair ``i % len(pairs)`` (cycling through
     the images, so every batch mixes them) at an even offset drawn from
     ``numpy.random.default_rng([seed, i])``: the same item is the same crop in every
-    run, and the dataset is ``length`` items long so that :func:`rawkit.nets.train`
+    run, and the dataset is ``length`` items long so that :func:`rawkit.engine.train`
     never sees the same crop twice.  Images smaller than ``crop`` are an error.
 
     Items are dicts of ``"srgb"`` ``(3, crop, crop)``, ``"packed"`` ``(4, crop/2,
@@ -174,10 +64,9 @@ class RandomCrops(Dataset):
         seed: int,
         extras: Mapping[str, Sequence[torch.Tensor]] | None = None,
     ) -> None:
-        if isinstance(crop, bool) or not isinstance(crop, int) or crop < 2 or crop % 2:
-            raise ValueError(f"crop: expected an even int >= 2, got {crop!r}")
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise ValueError(f"length: expected an int >= 1, got {length!r}")
+        check_int(crop, "crop", minimum=2, even=True)
+        check_int(length, "length", minimum=1)
+        check_seed(seed)
         if not pairs:
             raise ValueError("pairs: expected at least one pair, got none")
         small = [i for i, p in enumerate(pairs) if min(p.srgb.shape[-2:]) < crop]
@@ -224,10 +113,9 @@ SCHEDULES: tuple[str, ...] = ("cosine", "constant")
 
 
 def lr_scheduler(schedule: str, steps: int) -> Any:
-    """A scheduler factory for :func:`rawkit.nets.train`: cosine decay from ``lr`` to 0
+    """A scheduler factory for :func:`rawkit.engine.train`: cosine decay from ``lr`` to 0
     over ``steps`` (``"cosine"``), or None (``"constant"``)."""
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule: expected one of {list(SCHEDULES)}, got {schedule!r}")
+    check_choice(schedule, SCHEDULES, "schedule")
     if schedule == "constant":
         return None
     return lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)

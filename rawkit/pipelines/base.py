@@ -4,15 +4,15 @@ A reverse-ISP method is a subclass of :class:`Pipeline` with a frozen
 :class:`PipelineConfig` and five small hooks; everything a user calls is implemented
 once here, so it validates, converts and tiles the same way for every method:
 
-============================  ==============================================================
-public (here, once)           what the subclass implements
-============================  ==============================================================
-``cls.fit(data, config)``     ``_fit(pairs, *, seed, progress)``: train in place
-``p.reconstruct(srgb)``       ``_reconstruct(srgb (B,3,H,W), *, metadata) -> (B,4,H/2,W/2)``
-``p.encode_metadata(raw,..)`` ``_encode_metadata(raw (B,4,h,w), srgb) -> bytes``
-``p.save(folder)``            ``state_tensors() -> {name: tensor}``
-``Pipeline.load(folder)``     ``load_state_tensors({name: tensor})``
-============================  ==============================================================
+=============================  ==============================================================
+public (here, once)            what the subclass implements
+=============================  ==============================================================
+``cls.fit(data, config)``      ``_fit(pairs, *, seed, progress)``: train in place
+``p.reconstruct(srgb)``        ``_reconstruct(srgb (B,3,H,W), *, metadata) -> (B,4,H/2,W/2)``
+``p.encode_metadata(raw,..)``  ``_encode_metadata(raw (B,4,h,w), srgb) -> bytes``
+``p.save(folder)``             ``state_tensors() -> {name: tensor}``
+``Pipeline.load(folder)``      ``load_state_tensors({name: tensor})``
+=============================  ==============================================================
 
 **Validation before work.**  Public methods check every argument (types, shapes,
 dtypes, finiteness, seeds, output paths) before any training, inference or writing,
@@ -97,6 +97,7 @@ __all__ = [
     "PipelineFormatError",
     "WEIGHTS_FILE",
     "check_srgb",
+    "discover",
     "register",
     "registry",
     "setting",
@@ -276,6 +277,26 @@ def _as_batch(x: Array, channels: int) -> torch.Tensor:
 _REGISTRY: dict[str, type[Pipeline]] = {}
 
 
+_DISCOVERED = False
+
+
+def discover() -> None:
+    """Import every module and package of :mod:`rawkit.pipelines` (once), so that each
+    ``@register`` has run: a new pipeline needs no list to be edited anywhere."""
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    import importlib
+    import pkgutil
+
+    import rawkit.pipelines as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"rawkit.pipelines.{info.name}")
+    _DISCOVERED = True
+
+
 def registry() -> Mapping[str, type[Pipeline]]:
     """The registered pipelines by name (a read-only view)."""
     from types import MappingProxyType
@@ -349,7 +370,8 @@ class Pipeline(abc.ABC):
     :class:`PipelineConfig` subclass), ``learned`` (has trainable weights),
     ``stores_metadata`` (``encode_metadata`` returns bytes that ``reconstruct`` needs),
     ``description`` (one line for ``--help``), ``tileable`` (reconstruct tile by tile),
-    ``tile``/``overlap`` (default tiling in sRGB pixels).
+    ``tile``/``overlap`` (default tiling in sRGB pixels), ``variants`` (named config
+    changes, e.g. a paper's ablation rows, that the bench can run as rows of its own).
 
     Instance attributes: ``config``; ``info``, a dict of JSON-able notes saved with the
     pipeline (camera, training times...); ``fitted``.
@@ -363,6 +385,7 @@ class Pipeline(abc.ABC):
     tileable: ClassVar[bool] = True
     tile: ClassVar[int] = 512
     overlap: ClassVar[int] = 32
+    variants: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     def __init__(self, config: PipelineConfig | None = None) -> None:
         cfg = self.Config() if config is None else config
@@ -663,6 +686,7 @@ class Pipeline(abc.ABC):
             raise TypeError(f"folder: expected a str or os.PathLike, got {type(folder).__name__}")
         d = Path(folder)
         doc = read_description(d)
+        discover()
         name = doc["pipeline"]
         if name not in _REGISTRY:
             raise ValueError(

@@ -13,7 +13,9 @@ submits one ``.npy`` per validation image.  Here:
 * :func:`write_submission` writes ``<id>.npy`` files in the challenge's format
   (:func:`rawkit.io.write_aim22_raw`: ``(h, w, 4)`` uint16, white level 1024) for the
   ``val_rgb/*.jpg`` of a track folder or for given images, which
-  :func:`rawkit.metrics.aim22_score` scores against the true RAW.
+  :func:`rawkit.metrics.aim22_score` scores against the true RAW;
+* :class:`SRGBUNet` is the registered pipeline ``"srgb_unet"`` around the same network
+  and training (settings in :class:`SRGBUNetConfig`).
 
 Example:
     >>> import torch
@@ -25,32 +27,64 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from rawkit._tensor import Array
+from rawkit._checks import check_bool, check_int, check_number, check_positive
+from rawkit._tensor import Array, to_numpy
 from rawkit.data import AIM22Pairs
-from rawkit.io import aim22_val_rgb, read_aim22_rgb, write_aim22_raw
+from rawkit.data.pairs import PairSet
+from rawkit.engine import train
+from rawkit.io import aim22_val_rgb, check_writable, read_aim22_rgb, write_aim22_raw
 from rawkit.losses import l2_ssim_loss
-from rawkit.nets import UNet, train
+from rawkit.nets import UNet
 from rawkit.pipelines._common import (
+    SCHEDULES,
     RandomCrops,
     Timer,
     TrainResult,
-    as_pairs,
     crops_length,
     lr_scheduler,
 )
-from rawkit.pipelines.priorraw import reconstruct
+from rawkit.pipelines.base import Pipeline, PipelineConfig, check_srgb, register, setting
+from rawkit.pipelines.priorraw.alg3 import reconstruct
 
-__all__ = ["predict", "train_unet", "write_submission"]
+__all__ = ["SRGBUNet", "SRGBUNetConfig", "predict", "train_unet", "write_submission"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SRGBUNetConfig(PipelineConfig):
+    """Settings of the sRGB-only U-Net and its training (the AIM22 baseline)."""
+
+    width: int = setting(16, "U-Net width")
+    depth: int = setting(4, "U-Net depth (4: down to 1/16)")
+    steps: int = setting(500, "optimiser steps")
+    batch_size: int = setting(8, "crops per step")
+    crop: int = setting(96, "sRGB crop side in pixels (even, >= 22 for SSIM)")
+    lr: float = setting(1e-3, "Adam learning rate")
+    schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
+    alpha: float = setting(1.0, "weight of L2 in the loss (PriorRAW Eq. 9)")
+    beta: float = setting(1.0, "weight of 1 - SSIM in the loss (0: plain L2)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("width", "depth", "steps", "batch_size"):
+            check_int(getattr(self, name), name, minimum=1)
+        check_int(self.crop, "crop", minimum=22, even=True)
+        check_positive(self.lr, "lr")
+        check_number(self.alpha, "alpha", minimum=0.0)
+        check_number(self.beta, "beta", minimum=0.0)
+
+
+_D = SRGBUNetConfig()
 
 
 def _training_set(data: Any, *, crop: int, length: int, seed: int) -> Dataset:
@@ -64,22 +98,22 @@ def _training_set(data: Any, *, crop: int, length: int, seed: int) -> Dataset:
             if len(shapes) == 1:
                 return data  # equal-sized items (a cropped dataset): batch them as they are
         # items of different sizes: load them and crop at random
-    return RandomCrops(as_pairs(data), crop=crop, length=length, seed=seed)
+    return RandomCrops(PairSet.from_any(data), crop=crop, length=length, seed=seed)
 
 
 def train_unet(
     data: Any,
     *,
     model: UNet | None = None,
-    width: int = 16,
-    depth: int = 4,
-    steps: int = 500,
-    batch_size: int = 8,
-    crop: int = 96,
-    lr: float = 1e-3,
-    schedule: str = "cosine",
-    alpha: float = 1.0,
-    beta: float = 1.0,
+    width: int = _D.width,
+    depth: int = _D.depth,
+    steps: int = _D.steps,
+    batch_size: int = _D.batch_size,
+    crop: int = _D.crop,
+    lr: float = _D.lr,
+    schedule: str = _D.schedule,
+    alpha: float = _D.alpha,
+    beta: float = _D.beta,
     seed: int = 0,
     device: torch.device | str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
@@ -88,7 +122,7 @@ def train_unet(
     """Train the sRGB-only U-Net (the AIM22 baseline) with the loss of PriorRAW's Eq. 9.
 
     Args:
-        data: a sequence of pairs (anything :func:`rawkit.pipelines.as_pairs` takes;
+        data: a sequence of pairs (a :class:`rawkit.data.PairSet` or what it takes;
             random ``crop x crop`` crops are drawn), a map-style dataset whose items
             are equal-sized dicts with ``"srgb"`` and ``"packed"`` (used as is), or
             the path of an AIM22 track folder (read with
@@ -97,7 +131,8 @@ def train_unet(
             ``UNet(width=width, depth=depth, seed=seed)`` with packed output.
         width, depth: of the network built.
         steps, batch_size, lr, seed, device, checkpoint_dir, progress: as
-            :func:`rawkit.nets.train` (Adam).
+            :func:`rawkit.engine.train` (Adam); defaults from
+            :class:`SRGBUNetConfig`.
         schedule: ``"cosine"`` (decay to 0 over ``steps``) or ``"constant"``.
         crop: side of the sRGB crops (even, >= 22 for the SSIM window).
         alpha, beta: ``alpha * MSE + beta * (1 - SSIM)`` (:func:`rawkit.losses.l2_ssim_loss`).
@@ -160,6 +195,48 @@ def predict(
     )
 
 
+@register
+class SRGBUNet(Pipeline):
+    """The sRGB-only U-Net (AIM22 baseline; PriorRAW's "sRGB+UNet" row) as a pipeline."""
+
+    name = "srgb_unet"
+    Config = SRGBUNetConfig
+    learned = True
+    description = "sRGB-only U-Net, the AIM 2022 reversed-ISP baseline"
+    config: SRGBUNetConfig
+
+    def __init__(self, config: SRGBUNetConfig | None = None) -> None:
+        super().__init__(config)
+        self.net = UNet(width=self.config.width, depth=self.config.depth, seed=0).eval()
+
+    def check_training_data(self, data: PairSet | None) -> None:
+        if data is not None and self.config.crop > data.min_side:
+            raise ValueError(
+                f"crop: {self.config.crop} is larger than the smallest training image side "
+                f"({data.min_side}); use a smaller crop or larger images"
+            )
+
+    def _fit(self, data: PairSet, *, seed: int, progress: bool) -> None:
+        c = self.config
+        res = train_unet(
+            data, width=c.width, depth=c.depth, steps=c.steps, batch_size=c.batch_size,
+            crop=c.crop, lr=c.lr, schedule=c.schedule, alpha=c.alpha, beta=c.beta, seed=seed,
+            progress=progress,
+        )  # fmt: skip
+        self.net = res.model.eval()  # type: ignore[assignment]
+        self.info["seconds"] = {"unet": res.seconds}
+
+    def _reconstruct(self, srgb: torch.Tensor, *, metadata: bytes | None) -> torch.Tensor:
+        return self.net(srgb)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return dict(self.net.state_dict())
+
+    def load_state_tensors(self, tensors: Mapping[str, torch.Tensor]) -> None:
+        self.net.load_state_dict(dict(tensors))
+        self.net.eval()
+
+
 def _inputs(inputs: Any) -> list[tuple[str, Any]]:
     if isinstance(inputs, (str, os.PathLike)):
         return [(p.stem, p) for p in aim22_val_rgb(inputs)]
@@ -177,7 +254,7 @@ def _inputs(inputs: Any) -> list[tuple[str, Any]]:
 
 def write_submission(
     folder: str | os.PathLike[str],
-    model: UNet,
+    model: UNet | Pipeline,
     inputs: Any,
     *,
     tile: int = 512,
@@ -188,13 +265,17 @@ def write_submission(
 ) -> list[Path]:
     """Write an AIM22 submission: one ``<name>.npy`` RAW per input image.
 
+    Every input, name and destination is checked before anything is created or
+    written: in-memory images for shape and values, image paths for existence, names
+    for clashes (two inputs of one name) and the ``.npy`` files for ``overwrite``.
+
     Args:
         folder: the submission folder (created if missing).
-        model: the trained U-Net.
+        model: the trained U-Net, or any trained pipeline (e.g. :class:`SRGBUNet`).
         inputs: an AIM22 track folder (its ``val_rgb/<id>.jpg`` are read), a mapping
             ``name -> sRGB`` or a sequence of ``(name, sRGB)``; an sRGB is a ``(3, H,
             W)`` array/tensor in ``[0, 1]`` or the path of a ``.jpg``.
-        tile, overlap, device, progress: as :func:`predict`.
+        tile, overlap, device, progress: as :func:`predict` (``device`` for a U-Net).
         overwrite: replace existing ``.npy`` files.
 
     Returns:
@@ -202,16 +283,43 @@ def write_submission(
         the folder against a folder (or arrays) of true RAW ``.npy`` of the same names.
 
     Raises:
-        FileExistsError: a file exists and ``overwrite`` is false (nothing is written
-            after the first clash).
+        FileExistsError: a file exists and ``overwrite`` is false (nothing is written).
+        TypeError, ValueError, FileNotFoundError: a bad input (nothing is written).
     """
+    if not isinstance(model, (UNet, Pipeline)):
+        raise TypeError(
+            f"model: expected a rawkit.nets.UNet or a Pipeline, got {type(model).__name__}"
+        )
+    check_bool(overwrite, "overwrite")
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder: expected a str or os.PathLike, got {type(folder).__name__}")
     out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "expected a folder", os.fspath(out))
+    items = _inputs(inputs)
+    names = [n for n, _ in items]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"inputs: names must be unique, got {dup} more than once")
+    for name, src in items:
+        if isinstance(src, (str, os.PathLike)):
+            if not Path(src).is_file():
+                raise FileNotFoundError(errno.ENOENT, "no such sRGB image", os.fspath(src))
+        else:
+            check_srgb(src, f"inputs[{name!r}]")
+        dest = out / f"{name}.npy"
+        if dest.exists() and not overwrite:
+            check_writable(dest, overwrite=overwrite)  # raises FileExistsError
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, src in _inputs(inputs):
+    for name, src in items:
         if isinstance(src, (str, os.PathLike)):
             src = read_aim22_rgb(src)
-        raw = predict(src, model, tile=tile, overlap=overlap, device=device, progress=progress)
-        arr = raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else np.asarray(raw)
+        if isinstance(model, UNet):
+            raw = predict(src, model, tile=tile, overlap=overlap, device=device, progress=progress)
+        else:
+            tiles = {"tile": tile, "overlap": overlap} if model.tileable else {}
+            raw = model.reconstruct(src, progress=progress, **tiles)
+        arr = to_numpy(raw) if isinstance(raw, torch.Tensor) else raw
         written.append(write_aim22_raw(out / f"{name}.npy", arr, overwrite=overwrite))
     return written

@@ -1,5 +1,6 @@
 """Tests for rawkit.bench.quality: the quick preset end to end, the table, the JSON, the goals."""
 
+import dataclasses
 import json
 import math
 
@@ -9,6 +10,7 @@ from rawkit.bench.quality import (
     METHODS,
     PRESETS,
     QualityRecord,
+    demo_data,
     format_quality_table,
     quality_goals,
     run_quality,
@@ -19,13 +21,27 @@ from rawkit.bench.quality import (
 def test_quick_preset_runs_every_method(tmp_path):
     path = tmp_path / "q.json"
     records = run_quality("quick", seed=0, progress=False, json_path=path)
-    assert [r.method for r in records] == list(METHODS)
+    assert [r.method for r in records] == list(METHODS)  # every row of the built-in methods
+    n_test = len(PRESETS["quick"].test_photos) * PRESETS["quick"].test_pairs_per_photo
     for r in records:
-        assert r.render == "rawkit" and r.n_images == 3
-        assert math.isfinite(r.psnr) and 0 < r.ssim <= 1 and len(r.per_image) == 3
+        assert r.render == "rawkit" and r.n_images == n_test
+        assert math.isfinite(r.psnr) and 0 < r.ssim <= 1 and len(r.per_image) == n_test
     by = {r.method: r for r in records}
     assert by["rbf"].metadata_bytes > 0 and by["non_local"].metadata_bytes == 0
-    assert by["srgb_unet"].train_steps == by["non_local"].train_steps == PRESETS["quick"].steps
+    assert (
+        by["srgb_unet"].train_steps
+        == by["non_local"].train_steps
+        == PRESETS["quick"].budget["steps"]
+    )
+    # the bytes are what encode_metadata returns: a 10-byte header + 4 x 14-bit values for
+    # the packed site at the centre of every 16 x 16 block of pixels
+    sizes = []
+    for p in demo_data("quick", seed=0).test["rawkit"]:
+        h, w = p.packed.shape[1:]
+        n = len(range(4, h, 8)) * len(range(4, w, 8))
+        sizes.append(10 + math.ceil(n * 4 * 14 / 8))
+    assert by["rbf"].metadata_bytes == pytest.approx(sum(sizes) / len(sizes))
+    assert by["non_local_full"].note.startswith("shares encoder, bank")
     doc = json.loads(path.read_text())
     assert doc["config"]["name"] == "quick" and len(doc["records"]) == len(records)
     assert {g["goal"] for g in doc["goals"]} == {g["goal"] for g in quality_goals(records)}
@@ -34,6 +50,19 @@ def test_quick_preset_runs_every_method(tmp_path):
         assert label in table
     with pytest.raises(FileExistsError):
         run_quality("quick", json_path=path)
+
+
+def test_methods_are_checked_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="unknown pipeline 'nope'"):
+        run_quality("quick", methods=["srgb_unet", "nope"])
+    bad = dataclasses.replace(PRESETS["quick"], variants={"priorraw": ("no_row",)})
+    with pytest.raises(ValueError, match="no variant 'no_row'"):
+        run_quality(bad)
+    bad = dataclasses.replace(PRESETS["quick"], overrides={"srgb_unet": {"stepz": 3}})
+    with pytest.raises(ValueError, match="stepz"):
+        run_quality(bad, methods=["srgb_unet"])
+    with pytest.raises(FileNotFoundError):
+        run_quality("quick", json_path=tmp_path / "no" / "q.json")
 
 
 def _rec(method, value):

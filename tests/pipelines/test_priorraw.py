@@ -1,12 +1,21 @@
-"""Tests for rawkit.pipelines.priorraw: Alg. 1-3, tiled reconstruction, save/load."""
+"""Tests for rawkit.pipelines.priorraw: Alg. 1-3, Table 1 as configs, tiled reconstruction, save/load."""
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from rawkit.data import Pair, PairSet
 from rawkit.nets import BankTensors, PixelSearchEncoder, PriorRAWNet, UNet, assemble_prior
-from rawkit.pipelines import Pair, PriorRAWPipeline, as_pairs, module_id, priorraw
+from rawkit.pipelines import (
+    Pipeline,
+    PipelineConfigError,
+    PriorRAW,
+    PriorRAWConfig,
+    get,
+    module_id,
+    priorraw,
+)
 from rawkit.prior import PriorBank
 
 DIM = 8
@@ -123,7 +132,7 @@ def test_reconstruct_errors():
         priorraw.reconstruct(x, model=torch.nn.Identity())
     with pytest.raises(ValueError, match="even"):
         priorraw.reconstruct(torch.rand(3, 15, 16), model=UNet(width=4, depth=1))
-    with pytest.raises(TypeError, match="floating"):
+    with pytest.raises(TypeError, match="dtype"):
         priorraw.reconstruct(
             torch.zeros(3, 16, 16, dtype=torch.uint8), model=UNet(width=4, depth=1)
         )
@@ -151,66 +160,104 @@ def test_train_reconstructor_rows_and_checks():
         priorraw.train_reconstructor(pairs, encoder=enc, bank=bank, model=wrong, **kw)
 
 
+TINY = PriorRAWConfig(
+    encoder_dim=DIM, encoder_width=8, encoder_blocks=1, encoder_steps=3, encoder_batch_size=3,
+    encoder_crop=16, n_clusters=12, group_size=4, niter=2, width=8, depth=1, steps=3,
+    batch_size=2, crop=24,
+)  # fmt: skip
+
+
 def test_pipeline_save_load_round_trip(tmp_path):
-    enc = _encoder().requires_grad_(False)
-    pairs = _pairs(n=3)
-    bank = priorraw.build_bank(enc, pairs, n_clusters=8, group_size=4, niter=2, progress=False)
-    net = PriorRAWNet(
-        feature_dim=DIM, width=8, depth=1, temperature=float(enc.temperature.detach()), seed=1
-    )
-    pipe = PriorRAWPipeline(net, enc, bank, info={"camera": "nikon_d5100"})
+    pipe = PriorRAW.fit(_pairs(n=3), TINY, seed=1, progress=False)
+    pipe.info["camera"] = "nikon_d5100"
     pipe.save(tmp_path / "p")
-    again = PriorRAWPipeline.load(tmp_path / "p")
+    again = Pipeline.load(tmp_path / "p")
+    assert (
+        type(again) is PriorRAW and again.config == TINY and again.info["camera"] == "nikon_d5100"
+    )
     x = torch.rand(3, 20, 28)
     torch.testing.assert_close(again.reconstruct(x), pipe.reconstruct(x))
-    assert again.info == {"camera": "nikon_d5100"} and again.name == "non_local"
-    out = again.intermediates(x)
-    assert out.confidence.shape == (1, 10, 14) and out.raw.shape == (4, 10, 14)
+    assert again.bank.encoder_id == module_id(again.encoder) == pipe.bank.encoder_id
     with pytest.raises(FileExistsError, match="overwrite"):
         pipe.save(tmp_path / "p")
     pipe.save(tmp_path / "p", overwrite=True)
-    # a bank built with another encoder is refused on load
-    other = PriorBank(bank.features, bank.srgb, bank.raw, encoder_id="someone-else")
-    other.save(tmp_path / "p" / "bank.npz", overwrite=True)
-    with pytest.raises(ValueError, match="encoder_id"):
-        PriorRAWPipeline.load(tmp_path / "p")
-    with pytest.raises(FileNotFoundError):
-        PriorRAWPipeline.load(tmp_path / "nothing")
-    with pytest.raises(TypeError, match="bank"):
-        PriorRAWPipeline(net, enc, None)
+    # the same pipeline by the functions of Alg. 3
+    direct = priorraw.reconstruct(
+        x, model=pipe.net, encoder=pipe.encoder, bank=pipe.bank, tile=PriorRAW.tile
+    )
+    torch.testing.assert_close(pipe.reconstruct(x), direct)
 
 
-def test_train_pipeline_end_to_end():
-    pipe = priorraw.train_pipeline(
-        _pairs(n=4), encoder_steps=3, encoder_batch_size=3, encoder_crop=16, n_clusters=12,
-        group_size=4, niter=2, steps=3, batch_size=2, crop=24, width=8, depth=1, progress=False,
-    )  # fmt: skip
-    assert pipe.name == "non_local" and len(pipe.bank) == 12
-    assert pipe.bank.encoder_id == module_id(pipe.encoder)
-    assert pipe.reconstruct(np.random.default_rng(0).random((3, 24, 24))).shape == (4, 12, 12)
+def test_fit_end_to_end_and_table1_rows_share_stages():
+    data = PairSet.from_any(_pairs(n=4))
+    full = PriorRAW.fit(data, TINY, progress=False)
+    assert full.net.ablation == "non_local" and len(full.bank) == 12
+    assert full.bank.encoder_id == module_id(full.encoder)
+    assert full.reconstruct(np.random.default_rng(0).random((3, 24, 24))).shape == (4, 12, 12)
+    rows = {
+        k: PriorRAW.fit(data, TINY.replace(**v), progress=False)
+        for k, v in PriorRAW.variants.items()
+    }
+    assert set(rows) == {"pixel_search", "cluster_group", "prior_raw", "reliable_attention",
+                         "non_local", "non_local_full"}  # fmt: skip
+    assert rows["non_local"].info["shared"] == ["encoder", "bank", "reconstructor"]
+    assert rows["non_local_full"].info["shared"] == [
+        "encoder",
+        "bank",
+        "reference",
+        "reconstructor",
+    ]
+    for a, b in zip(rows["non_local"].net.state_dict().values(),
+                    full.net.state_dict().values(), strict=True):  # fmt: skip
+        assert torch.equal(a, b)
+    x = torch.rand(3, 24, 32, generator=torch.Generator().manual_seed(4))
+    # the "assembled" rows are Eq. 4 alone, over the bank or every reference pixel
+    enc = full.encoder
+    torch.testing.assert_close(
+        rows["cluster_group"].reconstruct(x), priorraw.assemble_raw(x, encoder=enc, bank=full.bank)
+    )
+    ref = priorraw.reference_set(enc, data)
+    torch.testing.assert_close(
+        rows["pixel_search"].reconstruct(x), priorraw.assemble_raw(x, encoder=enc, bank=ref)
+    )
+    want = priorraw.reconstruct(x, model=full.net, encoder=enc, bank=full.bank, search=ref)
+    torch.testing.assert_close(rows["non_local_full"].reconstruct(x), want)
+    assert get("priorraw") is PriorRAW
 
 
-def test_as_pairs_accepts_the_usual_containers():
+def test_fit_validates_before_any_training():
+    data = _pairs(n=3)
+    with pytest.raises(PipelineConfigError, match="ablation: expected one of"):
+        PriorRAWConfig(ablation="foo")
+    with pytest.raises(ValueError, match="crop: 48 is larger"):
+        PriorRAW.fit(data, TINY.replace(crop=48), progress=False)
+    with pytest.raises(ValueError, match="n_clusters"):
+        PriorRAW.fit(data, TINY.replace(n_clusters=10_000), progress=False)
+    with pytest.raises(ValueError, match="seed"):
+        PriorRAW.fit(data, TINY, seed=-1, progress=False)
+
+
+def test_pairset_accepts_the_usual_containers():
     from rawkit.data import SyntheticPairs
 
     ds = SyntheticPairs(["chelsea"], camera="nikon_d5100", seed=0, max_side=32)
-    (p,) = as_pairs(ds)
+    (p,) = PairSet.from_any(ds)
     assert p.group == "chelsea" and p.packed.shape == (
         4,
         p.srgb.shape[1] // 2,
         p.srgb.shape[2] // 2,
     )
-    (q,) = as_pairs([ds.pair(0)])
+    (q,) = PairSet.from_any([ds.pair(0)])
     assert torch.equal(q.srgb, p.srgb)
     with pytest.raises(ValueError, match="packed"):
-        as_pairs([(torch.rand(3, 8, 8), torch.rand(4, 8, 8))])
+        PairSet.from_any([(torch.rand(3, 8, 8), torch.rand(4, 8, 8))])
     with pytest.raises(TypeError, match="data"):
-        as_pairs("folder")
+        PairSet.from_any("folder")
     with pytest.raises(ValueError, match="at least one"):
-        as_pairs([])
+        PairSet.from_any([])
 
 
-def test_reconstruct_with_another_search_set_or_precomputed_maps():
+def test_reconstruct_with_another_search_set():
     enc, bank = _encoder().eval(), _bank()
     other = _bank(k=40, seed=5)
     tau = float(enc.temperature.detach())
@@ -220,15 +267,11 @@ def test_reconstruct_with_another_search_set_or_precomputed_maps():
     base = priorraw.reconstruct(x, model=net, encoder=enc, bank=bank, **tiles)
     same = priorraw.reconstruct(x, model=net, encoder=enc, bank=bank, search=bank, **tiles)
     torch.testing.assert_close(same, base)
-    # Eq. 4 over `other`, Eq. 8 over `bank`: on one tile, the same as precomputing the
-    # maps and handing them in (tiled, the precomputed maps are blended across tiles).
+    # Eq. 4 over `other`, Eq. 8 over `bank`: the network fed with the maps of `other`
     whole = dict(tile=64, overlap=8)
     searched = priorraw.reconstruct(x, model=net, encoder=enc, bank=bank, search=other, **whole)
-    maps = priorraw.assemble_raw(x, encoder=enc, bank=other, which="both", **whole)
-    given = priorraw.reconstruct(x, model=net, bank=bank, assembled=(maps[:3], maps[3:]), **whole)
-    torch.testing.assert_close(given, searched, rtol=1e-5, atol=1e-6)
-    tiled = priorraw.reconstruct(x, model=net, bank=bank, assembled=(maps[:3], maps[3:]), **tiles)
-    assert tiled.shape == searched.shape and float((tiled - searched).abs().mean()) < 0.05
+    with torch.no_grad():
+        fs, fr = assemble_prior(enc(x[None]), other, temperature=tau)
+        want = net(x[None], None, BankTensors.from_bank(bank), assembled=(fs, fr))[0]
+    torch.testing.assert_close(searched, want, rtol=1e-5, atol=1e-6)
     assert not torch.allclose(searched, base)
-    with pytest.raises(ValueError, match="assembled"):
-        priorraw.reconstruct(x, model=net, bank=bank, assembled=(maps[:3, :4], maps[3:]), **tiles)

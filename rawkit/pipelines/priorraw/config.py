@@ -1,0 +1,98 @@
+"""Every setting of PriorRAW in one frozen dataclass, :class:`PriorRAWConfig`.
+
+The Alg. 1, 2 and 3 functions take their defaults from :data:`DEFAULTS`
+(``PriorRAWConfig()``), the CLI builds ``rawkit train priorraw`` options from the fields
+and the bench presets override fields by name, so no default is written twice.
+
+Table 1's rows are configurations, not classes (:data:`TABLE1`): the reconstructor's
+switches (``ablation``) and what Eq. 4 searches at inference (``search``: the compact
+bank of Alg. 2, or every reference pixel).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rawkit._checks import check_int, check_number, check_positive
+from rawkit.nets import ABLATIONS
+from rawkit.pipelines.base import PipelineConfig, setting
+
+__all__ = ["ABLATION_CHOICES", "DEFAULTS", "SCHEDULES", "SEARCHES", "TABLE1", "PriorRAWConfig"]
+
+#: Learning-rate schedules: cosine decay to 0 over the steps, or constant.
+SCHEDULES: tuple[str, ...] = ("cosine", "constant")
+#: What Eq. 4 searches at inference: the Alg. 2 bank or the full reference set.
+SEARCHES: tuple[str, ...] = ("bank", "full")
+#: Reconstructor rows of Table 1 (:data:`rawkit.nets.ABLATIONS`) plus ``"assembled"``:
+#: no reconstructor, the RAW assembled by Eq. 4 is the output.
+ABLATION_CHOICES: tuple[str, ...] = ("assembled", *ABLATIONS)
+
+
+@dataclasses.dataclass(frozen=True)
+class PriorRAWConfig(PipelineConfig):
+    """Settings of PriorRAW: the Table 1 row, Alg. 1 (encoder), Alg. 2 (bank), Alg. 3."""
+
+    ablation: str = setting(
+        "non_local", "Table 1 row (non_local: full PriorRAW)", choices=ABLATION_CHOICES
+    )
+    search: str = setting("bank", "what Eq. 4 searches at inference", choices=SEARCHES)
+    # Alg. 1: the Pixel Searching Encoder and its contrastive training
+    encoder_dim: int = setting(32, "embedding size of the Pixel Searching Encoder (Eq. 1)")
+    encoder_width: int = setting(32, "channels of the encoder's residual blocks")
+    encoder_blocks: int = setting(2, "residual blocks of the encoder")
+    encoder_steps: int = setting(300, "Alg. 1 optimiser steps")
+    encoder_batch_size: int = setting(6, "Alg. 1 crops per step (each others' references)")
+    encoder_crop: int = setting(64, "Alg. 1 sRGB crop side in pixels (even)")
+    encoder_lr: float = setting(1e-3, "Alg. 1 Adam learning rate")
+    # Alg. 2: clustering and grouping into the prior bank
+    n_clusters: int = setting(5000, "prior bank entries (the paper: 5,000)")
+    group_size: int = setting(10, "reference pixels averaged per entry (the paper: 200)")
+    niter: int = setting(10, "k-means iterations (faiss)")
+    # Alg. 3: the reconstructor and the loss of Eq. 9
+    width: int = setting(16, "reconstructor U-Net width")
+    depth: int = setting(4, "reconstructor U-Net depth (4: down to 1/16)")
+    heads: int = setting(1, "attention heads over the bank (Eq. 8)")
+    steps: int = setting(500, "Alg. 3 optimiser steps")
+    batch_size: int = setting(8, "Alg. 3 crops per step")
+    crop: int = setting(96, "Alg. 3 sRGB crop side in pixels (even, >= 22 for SSIM)")
+    lr: float = setting(1e-3, "Alg. 3 Adam learning rate")
+    schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
+    alpha: float = setting(1.0, "weight of L2 in Eq. 9")
+    beta: float = setting(1.0, "weight of 1 - SSIM in Eq. 9")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("encoder_dim", "encoder_width", "encoder_blocks", "encoder_steps",
+                     "n_clusters", "group_size", "niter", "width", "depth", "heads", "steps",
+                     "batch_size"):  # fmt: skip
+            check_int(getattr(self, name), name, minimum=1)
+        check_int(self.encoder_batch_size, "encoder_batch_size", minimum=2)
+        check_int(self.encoder_crop, "encoder_crop", minimum=2, even=True)
+        check_int(self.crop, "crop", minimum=22, even=True)
+        check_positive(self.encoder_lr, "encoder_lr")
+        check_positive(self.lr, "lr")
+        check_number(self.alpha, "alpha", minimum=0.0)
+        check_number(self.beta, "beta", minimum=0.0)
+        if self.ablation == "srgb" and self.search != "bank":
+            raise ValueError("search: the 'srgb' row searches nothing; expected 'bank'")
+
+    @property
+    def uses_prior(self) -> bool:
+        """Whether this row needs the encoder and the bank (all but ``"srgb"``)."""
+        return self.ablation != "srgb"
+
+
+#: The defaults of every PriorRAW function.
+DEFAULTS = PriorRAWConfig()
+
+#: Table 1 of the paper as configurations: row name -> settings that differ from the
+#: defaults.  ("sRGB+UNet" is the ``srgb`` row; the sRGB-only U-Net pipeline
+#: ``"srgb_unet"`` is the same network as the AIM22 baseline.)
+TABLE1: dict[str, dict[str, str]] = {
+    "pixel_search": {"ablation": "assembled", "search": "full"},
+    "cluster_group": {"ablation": "assembled"},
+    "prior_raw": {"ablation": "prior_raw"},
+    "reliable_attention": {"ablation": "reliable_attention"},
+    "non_local": {"ablation": "non_local"},
+    "non_local_full": {"ablation": "non_local", "search": "full"},
+}
