@@ -23,12 +23,27 @@ mismatched ones below 0.6).  A softmax over cosine similarities (Eq. 3) needs a
 temperature ``tau`` to be selective: ``Softmax(A / tau)``.  The encoder carries it as
 ``log_temperature`` (a learnable parameter with ``learn_temperature=True``, a buffer
 otherwise), so that it is trained together with the embeddings in Alg. 1 and saved in
-the same checkpoint.  Use it as::
+the same checkpoint.  Cosines of nearby pixels differ by ~1e-4, so a useful temperature
+is small (default ``tau = 1e-3``; the range allowed is ``[1e-5, 10]``).  Use it as::
 
     f_t, f_r = enc(srgb_t), enc(srgb_r)                                # Eq. 1
     raw_t = rawkit.search.assemble(f_t / enc.temperature, f_r, raw_r)   # Eq. 2-3, learns tau
     raw_t = rawkit.search.assemble(f_t, f_r, raw_r,
                                    temperature=float(enc.temperature))  # same, tau fixed
+
+**Block initialisation** (``block_init=True``, default; needs ``in_channels = 3``,
+``width >= 12`` and ``dim >= 13``).  Plain He initialisation with zero biases, LeakyReLU
+and L2 normalisation makes a fresh encoder blind to brightness (a pixel and its double
+point the same way).  Instead the fresh encoder computes, up to small random extra
+channels, ``f = normalise([b, 1])`` where ``b`` are the 12 sRGB values of the 2x2 block
+under the site: the stem copies the colours, every residual block starts as the
+identity (its second convolution is zero, the "zero-init residual" trick), the
+stride-2 convolution gathers the block (``pixel_unshuffle``), the projection keeps the
+12 values and adds a constant channel.  Then ``1 - cos`` between two sites grows with
+the distance between their blocks, brightness included, so a fresh encoder with a small
+temperature already performs a soft nearest-neighbour search on the blocks' sRGB, and
+Alg. 1 starts from there.  The remaining channels start random (He), so training can
+use them.
 
 Example:
     >>> import torch
@@ -52,7 +67,9 @@ from rawkit.nets.unet import check_image, check_int, flatten_batch, init_weights
 __all__ = ["PixelSearchEncoder", "ResidualBlock"]
 
 _SLOPE = 0.2
-_TAU_MIN, _TAU_MAX = 1e-3, 10.0
+_TAU_MIN, _TAU_MAX = 1e-5, 10.0
+#: Scale of the 12 block values and the constant in the block initialisation.
+_BLOCK_GAIN, _BLOCK_CONST = 1.0, 1.0
 
 
 class ResidualBlock(nn.Module):
@@ -82,8 +99,11 @@ class PixelSearchEncoder(nn.Module):
         dim: embedding size ``C`` (the paper's prior bank stores these vectors).
         width: channels of the convolutional layers.
         blocks: residual blocks at half resolution.
-        temperature: initial softmax temperature ``tau > 0`` for cosine affinities.
+        temperature: initial softmax temperature ``tau`` in ``[1e-5, 10]`` for cosine
+            affinities.
         learn_temperature: make ``log(tau)`` a trainable parameter (else a buffer).
+        block_init: start as a soft nearest-neighbour search on the 2x2 blocks' sRGB
+            (module notes); ignored (plain He) when the sizes do not allow it.
         seed: if given, initialise from ``torch.manual_seed(seed)`` without changing
             the global generator.
 
@@ -100,8 +120,12 @@ class PixelSearchEncoder(nn.Module):
         >>> enc = PixelSearchEncoder(dim=8, width=8, blocks=1, seed=0)
         >>> enc(torch.rand(3, 4, 6)).shape
         torch.Size([8, 2, 3])
-        >>> round(enc.temperature.item(), 3)
-        0.1
+        >>> round(enc.temperature.item(), 4)
+        0.001
+        >>> big = PixelSearchEncoder(seed=0)   # block initialisation: sees brightness
+        >>> x = torch.rand(1, 3, 8, 8) * 0.5
+        >>> bool((big(x) * big(2 * x)).sum(1).min() < 0.999)
+        True
     """
 
     def __init__(
@@ -111,8 +135,9 @@ class PixelSearchEncoder(nn.Module):
         dim: int = 32,
         width: int = 32,
         blocks: int = 2,
-        temperature: float = 0.1,
+        temperature: float = 1e-3,
         learn_temperature: bool = True,
+        block_init: bool = True,
         seed: int | None = None,
     ) -> None:
         super().__init__()
@@ -131,8 +156,11 @@ class PixelSearchEncoder(nn.Module):
                 f"learn_temperature: expected a bool, got {type(learn_temperature).__name__}"
             )
         self.in_channels, self.dim, self.width, self.blocks = in_channels, dim, width, blocks
+        if not isinstance(block_init, bool):
+            raise TypeError(f"block_init: expected a bool, got {type(block_init).__name__}")
         self.initial_temperature = float(temperature)
         self.learn_temperature = learn_temperature
+        self.block_init = block_init
         with seeded_init(seed):
             self.stem = nn.Sequential(
                 nn.Conv2d(in_channels, width, 3, padding=1),
@@ -145,11 +173,39 @@ class PixelSearchEncoder(nn.Module):
             self.body = nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
             self.project = nn.Conv2d(width, dim, 1)
             init_weights(self)
+            if block_init and in_channels == 3 and width >= 12 and dim >= 13:
+                self._init_blocks()
         log_tau = torch.tensor(math.log(temperature))
         if learn_temperature:
             self.log_temperature = nn.Parameter(log_tau)
         else:
             self.register_buffer("log_temperature", log_tau)
+
+    @torch.no_grad()
+    def _init_blocks(self) -> None:
+        """The block initialisation of the module notes (called under ``seeded_init``)."""
+        stem = self.stem[0]
+        stem.weight[:3].zero_()
+        stem.bias[:3].zero_()
+        for c in range(3):
+            stem.weight[c, c, 1, 1] = 1.0
+        for block in [self.stem[2], *self.body]:
+            block.conv2.weight.zero_()
+            block.conv2.bias.zero_()
+        down = self.down[0]
+        down.weight[:12].zero_()
+        down.bias[:12].zero_()
+        for c in range(3):
+            for dy in range(2):
+                for dx in range(2):
+                    down.weight[4 * c + 2 * dy + dx, c, 1 + dy, 1 + dx] = 1.0
+        proj = self.project
+        proj.weight.mul_(1e-3)
+        proj.bias.zero_()
+        proj.weight[:13].zero_()
+        for i in range(12):
+            proj.weight[i, i, 0, 0] = _BLOCK_GAIN
+        proj.bias[12] = _BLOCK_CONST
 
     @property
     def temperature(self) -> torch.Tensor:
@@ -158,7 +214,7 @@ class PixelSearchEncoder(nn.Module):
 
     @property
     def config(self) -> dict[str, Any]:
-        """Constructor settings: ``PixelSearchEncoder(**enc.config)`` rebuilds it."""
+        """Constructor settings (``PixelSearchEncoder(**enc.config)`` rebuilds it)."""
         return {
             "in_channels": self.in_channels,
             "dim": self.dim,
@@ -166,6 +222,7 @@ class PixelSearchEncoder(nn.Module):
             "blocks": self.blocks,
             "temperature": self.initial_temperature,
             "learn_temperature": self.learn_temperature,
+            "block_init": self.block_init,
         }
 
     def extra_repr(self) -> str:

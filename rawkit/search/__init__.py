@@ -4,6 +4,8 @@
 * :func:`assemble` - softmax assembly of Eq. 3/4, chunked (memory ``O(chunk x N)``) and
   differentiable w.r.t. both feature sets and the values;
 * :func:`max_affinity` - the best match per target pixel, as a confidence map;
+* :func:`build_block_index`, :func:`nearest_raw` - the raw-value nearest-neighbour
+  baseline (12 sRGB values of each 2x2 block, faiss L2);
 * :func:`build_index`, :func:`topk`, :func:`topk_assemble` - faiss inner-product search
   (exact or approximate) and the softmax over the ``k`` found.
 
@@ -20,6 +22,7 @@ from rawkit.search.affinity import (
     default_chunk_size,
     max_affinity,
 )
+from rawkit.search.nearest import BlockIndex, block_keys, build_block_index, nearest_raw
 from rawkit.search.topk import (
     INDEX_KINDS,
     IndexKind,
@@ -30,6 +33,10 @@ from rawkit.search.topk import (
 )
 
 __all__ = [
+    "BlockIndex",
+    "block_keys",
+    "build_block_index",
+    "nearest_raw",
     "CHUNK_ELEMENTS",
     "INDEX_KINDS",
     "ConfidenceKind",

@@ -67,7 +67,7 @@ def test_contrastive_training_alg1_reduces_assembly_error():
     g = torch.Generator().manual_seed(0)
     srgb = torch.rand(4, 3, 16, 16, generator=g)
     raw = F.avg_pool2d(srgb, 2) ** 2.2 * torch.tensor([0.5, 1.0, 0.7]).reshape(3, 1, 1)
-    enc = PixelSearchEncoder(dim=8, width=8, blocks=1, seed=0)
+    enc = PixelSearchEncoder(dim=8, width=8, blocks=1, temperature=0.1, seed=0)
     opt = torch.optim.Adam(enc.parameters(), lr=1e-2)
     losses = []
     for _ in range(40):
@@ -80,6 +80,41 @@ def test_contrastive_training_alg1_reduces_assembly_error():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.3 * losses[0]
+
+
+def test_block_init_is_a_soft_nearest_neighbour_search_that_sees_brightness():
+    """A fresh encoder (block initialisation) ranks references by the distance of their
+    2x2 sRGB blocks, computed here independently with pixel_unshuffle + torch.cdist."""
+    g = torch.Generator().manual_seed(1)
+    enc = PixelSearchEncoder(seed=0).eval()
+    with torch.no_grad():
+        x = torch.rand(1, 3, 8, 8, generator=g) * 0.6 + 0.2
+        f, f2 = enc(x), enc(0.5 * x)
+        # brightness: a pixel and its half point in different directions
+        assert float((f * f2).sum(1).max()) < 0.999
+        ref = torch.rand(1, 3, 32, 32, generator=g)
+        fr = enc(ref).flatten(2)[0].T  # (N, C)
+        ft = f.flatten(2)[0].T  # (M, C)
+        best_cos = (ft @ fr.T).argmax(1)
+        kt = F.pixel_unshuffle(x, 2).flatten(2)[0].T
+        kr = F.pixel_unshuffle(ref, 2).flatten(2)[0].T
+        dist = torch.cdist(kt, kr)
+        best_l2 = dist.argmin(1)
+    # the cosine's choice is (nearly) the nearest block: angle vs distance differ a little
+    assert float((best_cos == best_l2).float().mean()) > 0.5
+    chosen = dist.gather(1, best_cos[:, None])[:, 0]
+    assert float(chosen.mean() / dist.min(1).values.mean()) < 1.15
+
+
+def test_block_init_falls_back_for_small_sizes():
+    a = PixelSearchEncoder(dim=8, width=8, blocks=1, seed=0)
+    b = PixelSearchEncoder(dim=8, width=8, blocks=1, block_init=False, seed=0)
+    assert all(
+        torch.equal(u, v)
+        for u, v in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
+    with pytest.raises(TypeError, match="block_init"):
+        PixelSearchEncoder(block_init=1)
 
 
 @pytest.mark.parametrize(
