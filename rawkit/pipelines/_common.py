@@ -21,9 +21,19 @@ from torch.utils.data import Dataset
 
 from rawkit._checks import check_choice, check_int, check_seed
 from rawkit.data.pairs import Pair
-from rawkit.engine import TrainHistory, distributed_context
+from rawkit.engine import LossFn, TrainHistory, distributed_context, train
+from rawkit.losses import l2_ssim_loss
 
-__all__ = ["SCHEDULES", "RandomCrops", "TrainResult", "crops_length", "lr_scheduler", "module_id"]
+__all__ = [
+    "SCHEDULES",
+    "RandomCrops",
+    "TrainResult",
+    "crops_length",
+    "eq9_loss",
+    "lr_scheduler",
+    "module_id",
+    "train_on_crops",
+]
 
 
 class TrainResult(NamedTuple):
@@ -158,3 +168,43 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._t0
+
+
+def eq9_loss(alpha: float, beta: float) -> Any:
+    """PriorRAW's Eq. 9 as ``loss(pred, target)``: ``alpha MSE + beta (1 - SSIM)`` on
+    packed RAW in ``[0, 1]`` (:func:`rawkit.losses.l2_ssim_loss`)."""
+
+    def loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return l2_ssim_loss(pred, target, data_range=1.0, alpha=alpha, beta=beta)  # type: ignore[return-value]
+
+    return loss
+
+
+def train_on_crops(
+    model: nn.Module,
+    loss_fn: LossFn,
+    crops: Dataset,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    schedule: str,
+    seed: int,
+    device: torch.device | str | None,
+    checkpoint_dir: Any,
+    progress: bool,
+    desc: str,
+    collate_fn: Any = None,
+) -> TrainResult:
+    """The training set-up every pipeline trainer shares: Adam with ``schedule`` over
+    ``steps`` through :func:`rawkit.engine.train`, the model left in eval mode, the
+    wall time measured."""
+    scheduler = lr_scheduler(schedule, steps)
+    with Timer() as t:
+        hist = train(
+            model, loss_fn, crops, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+            scheduler=scheduler, device=device, checkpoint_dir=checkpoint_dir,
+            progress=progress, desc=desc, collate_fn=collate_fn,
+        )  # fmt: skip
+    model.eval()
+    return TrainResult(model, hist, t.seconds)

@@ -59,6 +59,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import errno
+import functools
 import hashlib
 import json
 import math
@@ -78,6 +79,8 @@ from rawkit._checks import (
     check_dtype,
     check_finite,
     check_int,
+    check_number,
+    check_positive,
     check_seed,
     check_tensor_like,
 )
@@ -134,24 +137,61 @@ class NotFittedError(ValueError):
 # --------------------------------------------------------------------------- configs
 
 
-def setting(default: Any, help: str, *, choices: tuple[Any, ...] | None = None) -> Any:  # noqa: A002
-    """A config field with its ``--help`` text (and choices), read by the CLI and docs.
+def setting(
+    default: Any,
+    help: str,  # noqa: A002
+    *,
+    choices: tuple[Any, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    even: bool = False,
+    positive: bool = False,
+) -> Any:
+    """A config field with its ``--help`` text and its rule, read by the CLI and the checks.
 
     The default lives here only: command-line options and bench presets are built from
-    the field (:func:`rawkit.pipelines.config_options`).
+    the field.  :class:`PipelineConfig` checks every field against its annotation and
+    rule (through :mod:`rawkit._checks`): ``int`` fields with ``minimum``/``maximum``/
+    ``even``, ``float`` fields finite (``positive``: ``> 0``), ``bool`` fields, and
+    ``choices``.
     """
-    meta = {"help": help, "choices": choices}
+    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum,
+            "even": even, "positive": positive}  # fmt: skip
     if isinstance(default, (list, dict, set)):
         raise TypeError(f"default: expected an immutable value (use a tuple), got {default!r}")
     return dataclasses.field(default=default, metadata=meta)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _check_field(f: dataclasses.Field[Any], kind: Any, v: Any) -> None:
+    m = f.metadata
+    choices = m.get("choices")
+    if choices is not None and v not in choices:
+        raise PipelineConfigError(f"{f.name}: expected one of {list(choices)}, got {v!r}")
+    if kind is bool:
+        check_bool(v, f.name)
+    elif kind is int:
+        check_int(v, f.name, minimum=m.get("minimum"), maximum=m.get("maximum"),
+                  even=bool(m.get("even")))  # fmt: skip
+    elif kind is float:
+        check_number(v, f.name, minimum=m.get("minimum"), maximum=m.get("maximum"))
+        if m.get("positive"):
+            check_positive(v, f.name)
+    elif kind is str and not isinstance(v, str):
+        raise TypeError(f"{f.name}: expected a str, got {type(v).__name__} {v!r}")
 
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     """Base of every pipeline's settings: a frozen dataclass with a JSON round trip.
 
-    Subclasses add fields (ideally with :func:`setting`, which records the help text)
-    and check their values in ``__post_init__``.  Values are JSON scalars or tuples of
+    Subclasses add fields with :func:`setting`, which records the help text and the
+    rule every value is checked against; ``__post_init__`` may add rules that tie
+    fields together.  Values are JSON scalars or tuples of
     them; ``from_dict`` turns JSON lists back into tuples.
 
     Example:
@@ -221,15 +261,14 @@ class PipelineConfig:
         return type(self).from_dict({**self.to_dict(), **changes})
 
     def __post_init__(self) -> None:
+        hints = _hints(type(self))
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if isinstance(v, (list, dict, set)):
                 raise PipelineConfigError(
                     f"{f.name}: expected an immutable value (a tuple), got {type(v).__name__}"
                 )
-            choices = f.metadata.get("choices")
-            if choices is not None and v not in choices:
-                raise PipelineConfigError(f"{f.name}: expected one of {list(choices)}, got {v!r}")
+            _check_field(f, hints.get(f.name), v)
 
 
 def field_type(config: type[PipelineConfig], name: str) -> Any:

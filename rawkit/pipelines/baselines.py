@@ -47,7 +47,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from rawkit._checks import check_choice, check_tensor_like
+from rawkit._checks import check_choice, check_int, check_number, check_seed, check_tensor_like
 from rawkit._tensor import Array, numpy_compat, to_numpy
 from rawkit.data.synth import RENDERS, Render, libraw_params
 from rawkit.isp import CameraModel, ISPParams, random_params, srgb_eotf, unprocess
@@ -96,10 +96,8 @@ def typical_params(
         (True, 1.3, 1.0)
     """
     check_choice(render, RENDERS, "render")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples: expected an int >= 1, got {samples!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    check_int(samples, "samples", minimum=1)
+    check_seed(seed)
     if not isinstance(camera, CameraModel):
         raise TypeError(f"camera: expected a rawkit.isp.CameraModel, got {type(camera).__name__}")
     return _typical(camera, render, samples, seed)
@@ -233,10 +231,8 @@ def uniform_sampling_metadata(
         ([[4, 4], [4, 12], [4, 20], [12, 4], [12, 12], [12, 20]], 30)
     """
     a = _check_packed(packed, "packed")
-    if isinstance(spacing, bool) or not isinstance(spacing, int) or spacing < 2 or spacing % 2:
-        raise ValueError(f"spacing: expected an even int >= 2, got {spacing!r}")
-    if isinstance(bit_depth, bool) or not isinstance(bit_depth, int) or not 1 <= bit_depth <= 16:
-        raise ValueError(f"bit_depth: expected an int in [1, 16], got {bit_depth!r}")
+    check_int(spacing, "spacing", minimum=2, even=True)
+    check_int(bit_depth, "bit_depth", minimum=1, maximum=16)
     if a.size and (a.min() < 0 or a.max() > 1):
         raise ValueError(f"packed: expected values in [0, 1], got [{a.min():.4g}, {a.max():.4g}]")
     h, w = a.shape[1:]
@@ -349,13 +345,10 @@ def rbf_reconstruct(
     if not isinstance(metadata, SampledMetadata):
         raise TypeError(f"metadata: expected a SampledMetadata, got {type(metadata).__name__}")
     check_choice(kernel, RBF_KERNELS, "kernel")
-    for name, v in (("spatial_weight", spatial_weight), ("smoothing", smoothing)):
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, (int, float))
-            or not (v >= 0 and math.isfinite(v))
-        ):
-            raise ValueError(f"{name}: expected a finite number >= 0, got {v!r}")
+    check_number(spatial_weight, "spatial_weight", minimum=0.0)
+    check_number(smoothing, "smoothing", minimum=0.0)
+    if neighbors is not None:
+        check_int(neighbors, "neighbors", minimum=1)
     device = srgb.device
     s = to_numpy(srgb)
     h, w = metadata.shape

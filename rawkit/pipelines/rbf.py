@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from rawkit._checks import check_int, check_number
 from rawkit.data.synth import RENDERS, resolve_camera
 from rawkit.isp import BUILTIN_CAMERAS
 from rawkit.pipelines.base import Pipeline, PipelineConfig, register, setting
@@ -58,8 +57,12 @@ _MAGIC = b"RK"
 class RBFMetadataConfig(PipelineConfig):
     """Settings of :class:`RBFMetadata` (sampling, bytes and interpolation)."""
 
-    spacing: int = setting(16, "pixels between samples along each axis (16: 1 per 256 px)")
-    bit_depth: int = setting(14, "bits per stored RAW value (the camera's ADC depth)")
+    spacing: int = setting(
+        16, "pixels between samples along each axis (16: 1 per 256 px)", minimum=2, even=True
+    )
+    bit_depth: int = setting(
+        14, "bits per stored RAW value (the camera's ADC depth)", minimum=1, maximum=16
+    )
     colour: str = setting(
         "camera", "RBF colour feature: blind inverse's camera RGB, or linear sRGB",
         choices=("camera", "srgb"),
@@ -67,17 +70,13 @@ class RBFMetadataConfig(PipelineConfig):
     camera: str = setting("nikon_d5100", "camera of the blind inverse", choices=BUILTIN_CAMERAS)
     render: str = setting("rawkit", "ISP whose typical render is inverted", choices=RENDERS)
     kernel: str = setting("thin_plate_spline", "RBF kernel", choices=RBF_KERNELS)
-    spatial_weight: float = setting(0.3, "weight of position against colour (0: colour only)")
-    smoothing: float = setting(0.1, "RBF smoothing (0: interpolate the samples exactly)")
-    neighbors: int = setting(0, "nearest samples per evaluation (0: all)")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_int(self.spacing, "spacing", minimum=2, even=True)
-        check_int(self.bit_depth, "bit_depth", minimum=1, maximum=16)
-        check_number(self.spatial_weight, "spatial_weight", minimum=0.0)
-        check_number(self.smoothing, "smoothing", minimum=0.0)
-        check_int(self.neighbors, "neighbors", minimum=0)
+    spatial_weight: float = setting(
+        0.3, "weight of position against colour (0: colour only)", minimum=0.0
+    )
+    smoothing: float = setting(
+        0.1, "RBF smoothing (0: interpolate the samples exactly)", minimum=0.0
+    )
+    neighbors: int = setting(0, "nearest samples per evaluation (0: all)", minimum=0)
 
 
 def encode_samples(metas: list[SampledMetadata]) -> bytes:

@@ -37,24 +37,15 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from rawkit._checks import check_tensor_like
-from rawkit._tensor import Array, to_tensor
+from rawkit._checks import check_int, check_tensor_like
+from rawkit._tensor import Array, to_numpy, to_tensor
 
 __all__ = ["blend_weights", "tile_starts", "tiled_apply"]
-
-
-def _int(value: Any, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
-    return int(value)
 
 
 def tile_starts(size: int, *, tile: int, overlap: int, multiple: int = 2) -> list[int]:
@@ -81,10 +72,10 @@ def tile_starts(size: int, *, tile: int, overlap: int, multiple: int = 2) -> lis
         >>> tile_starts(40, tile=48, overlap=16)
         [0]
     """
-    size = _int(size, "size", minimum=1)
-    multiple = _int(multiple, "multiple", minimum=1)
-    tile = _int(tile, "tile", minimum=multiple)
-    overlap = _int(overlap, "overlap", minimum=0)
+    size = check_int(size, "size", minimum=1)
+    multiple = check_int(multiple, "multiple", minimum=1)
+    tile = check_int(tile, "tile", minimum=multiple)
+    overlap = check_int(overlap, "overlap", minimum=0)
     for name, v in (("size", size), ("tile", tile), ("overlap", overlap)):
         if v % multiple:
             raise ValueError(f"{name}: expected a multiple of {multiple}, got {v}")
@@ -186,8 +177,8 @@ def tiled_apply(
     check_tensor_like(x, "x")
     if x.ndim < 3:
         raise ValueError(f"x: expected shape (*, C, H, W), got {tuple(x.shape)}")
-    downsample = _int(downsample, "downsample", minimum=1)
-    grid = _int(multiple, "multiple", minimum=1)
+    downsample = check_int(downsample, "downsample", minimum=1)
+    grid = check_int(multiple, "multiple", minimum=1)
     if grid % downsample:
         raise ValueError(f"multiple: expected a multiple of downsample ({downsample}), got {grid}")
     is_np = isinstance(x, np.ndarray)
@@ -197,8 +188,8 @@ def tiled_apply(
         raise ValueError(
             f"x: expected H and W that are multiples of {grid} (multiple), got H={h}, W={w}"
         )
-    tile = _int(tile, "tile", minimum=grid)
-    overlap = _int(overlap, "overlap", minimum=0)
+    tile = check_int(tile, "tile", minimum=grid)
+    overlap = check_int(overlap, "overlap", minimum=0)
     ys = tile_starts(h, tile=tile, overlap=overlap, multiple=grid)
     xs = tile_starts(w, tile=tile, overlap=overlap, multiple=grid)
     th, tw = min(tile, h), min(tile, w)
@@ -243,4 +234,4 @@ def tiled_apply(
         raise RuntimeError("no tiles")
     out /= weight
     out = out.reshape(*lead, out.shape[1], h // d, w // d)
-    return out.numpy() if is_np else out
+    return to_numpy(out) if is_np else out

@@ -38,21 +38,19 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from rawkit._checks import check_bool, check_int, check_number, check_positive
+from rawkit._checks import check_bool
 from rawkit._tensor import Array, to_numpy
 from rawkit.data import AIM22Pairs
 from rawkit.data.pairs import PairSet
-from rawkit.engine import train
 from rawkit.io import aim22_val_rgb, check_writable, read_aim22_rgb, write_aim22_raw
-from rawkit.losses import l2_ssim_loss
 from rawkit.nets import UNet
 from rawkit.pipelines._common import (
     SCHEDULES,
     RandomCrops,
-    Timer,
     TrainResult,
     crops_length,
-    lr_scheduler,
+    eq9_loss,
+    train_on_crops,
 )
 from rawkit.pipelines.base import Pipeline, PipelineConfig, check_srgb, register, setting
 from rawkit.pipelines.priorraw.alg3 import reconstruct
@@ -64,24 +62,17 @@ __all__ = ["SRGBUNet", "SRGBUNetConfig", "predict", "train_unet", "write_submiss
 class SRGBUNetConfig(PipelineConfig):
     """Settings of the sRGB-only U-Net and its training (the AIM22 baseline)."""
 
-    width: int = setting(16, "U-Net width")
-    depth: int = setting(4, "U-Net depth (4: down to 1/16)")
-    steps: int = setting(500, "optimiser steps")
-    batch_size: int = setting(8, "crops per step")
-    crop: int = setting(96, "sRGB crop side in pixels (even, >= 22 for SSIM)")
-    lr: float = setting(1e-3, "Adam learning rate")
+    width: int = setting(16, "U-Net width", minimum=1)
+    depth: int = setting(4, "U-Net depth (4: down to 1/16)", minimum=1)
+    steps: int = setting(500, "optimiser steps", minimum=1)
+    batch_size: int = setting(8, "crops per step", minimum=1)
+    crop: int = setting(
+        96, "sRGB crop side in pixels (even, >= 22 for SSIM)", minimum=22, even=True
+    )
+    lr: float = setting(1e-3, "Adam learning rate", positive=True)
     schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
-    alpha: float = setting(1.0, "weight of L2 in the loss (PriorRAW Eq. 9)")
-    beta: float = setting(1.0, "weight of 1 - SSIM in the loss (0: plain L2)")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for name in ("width", "depth", "steps", "batch_size"):
-            check_int(getattr(self, name), name, minimum=1)
-        check_int(self.crop, "crop", minimum=22, even=True)
-        check_positive(self.lr, "lr")
-        check_number(self.alpha, "alpha", minimum=0.0)
-        check_number(self.beta, "beta", minimum=0.0)
+    alpha: float = setting(1.0, "weight of L2 in the loss (PriorRAW Eq. 9)", minimum=0.0)
+    beta: float = setting(1.0, "weight of 1 - SSIM in the loss (0: plain L2)", minimum=0.0)
 
 
 _D = SRGBUNetConfig()
@@ -150,19 +141,16 @@ def train_unet(
         raise TypeError(f"model: expected a rawkit.nets.UNet with packed output, got {model!r}")
     ds = _training_set(data, crop=crop, length=crops_length(steps, batch_size), seed=seed)
 
-    def step(net: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
-        pred = net(batch["srgb"])
-        return l2_ssim_loss(pred, batch["packed"], data_range=1.0, alpha=alpha, beta=beta)  # type: ignore[return-value]
+    loss_of = eq9_loss(alpha, beta)
 
-    with Timer() as t:
-        hist = train(
-            model, step, ds, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device=device,
-            scheduler=lr_scheduler(schedule, steps), checkpoint_dir=checkpoint_dir,
-            progress=progress, desc="U-Net (sRGB only)",
-            collate_fn=_collate,
-        )  # fmt: skip
-    model.eval()
-    return TrainResult(model, hist, t.seconds)
+    def step(net: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+        return loss_of(net(batch["srgb"]), batch["packed"])
+
+    return train_on_crops(
+        model, step, ds, steps=steps, batch_size=batch_size, lr=lr, schedule=schedule,
+        seed=seed, device=device, checkpoint_dir=checkpoint_dir, progress=progress,
+        desc="U-Net (sRGB only)", collate_fn=_collate,
+    )  # fmt: skip
 
 
 def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:

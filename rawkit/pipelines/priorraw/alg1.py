@@ -37,9 +37,8 @@ from torch import nn
 
 from rawkit._checks import check_int
 from rawkit.data.pairs import PairSet
-from rawkit.engine import train
 from rawkit.nets import PixelSearchEncoder
-from rawkit.pipelines._common import RandomCrops, Timer, TrainResult, crops_length, lr_scheduler
+from rawkit.pipelines._common import RandomCrops, TrainResult, crops_length, train_on_crops
 from rawkit.pipelines.priorraw.config import DEFAULTS
 from rawkit.search import assemble
 
@@ -179,11 +178,8 @@ def train_encoder(
     encoder = build_encoder(seed=seed) if encoder is None else check_encoder(encoder)
     crops = RandomCrops(pairs, crop=crop, length=crops_length(steps, batch_size), seed=seed)
     encoder.requires_grad_(True)
-    with Timer() as t:
-        hist = train(
-            encoder, _alg1_step, crops, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-            scheduler=lr_scheduler(schedule, steps), device=device,
-            checkpoint_dir=checkpoint_dir, progress=progress, desc="Alg. 1 encoder",
-        )  # fmt: skip
-    encoder.eval()
-    return TrainResult(encoder, hist, t.seconds)
+    return train_on_crops(
+        encoder, _alg1_step, crops, steps=steps, batch_size=batch_size, lr=lr,
+        schedule=schedule, seed=seed, device=device, checkpoint_dir=checkpoint_dir,
+        progress=progress, desc="Alg. 1 encoder",
+    )  # fmt: skip

@@ -45,8 +45,6 @@ from torch import nn
 from rawkit._checks import check_choice
 from rawkit._tensor import Array
 from rawkit.data.pairs import PairSet
-from rawkit.engine import train
-from rawkit.losses import l2_ssim_loss
 from rawkit.nets import (
     ABLATIONS,
     BankTensors,
@@ -55,7 +53,14 @@ from rawkit.nets import (
     UNet,
     assemble_prior,
 )
-from rawkit.pipelines._common import RandomCrops, Timer, TrainResult, crops_length, lr_scheduler
+from rawkit.pipelines._common import (
+    RandomCrops,
+    TrainResult,
+    crops_length,
+    eq9_loss,
+    lr_scheduler,
+    train_on_crops,
+)
 from rawkit.pipelines.base import check_srgb
 from rawkit.pipelines.priorraw.alg1 import check_encoder, device_of, frozen
 from rawkit.pipelines.priorraw.config import DEFAULTS
@@ -85,7 +90,7 @@ def reconstruct_tile(
     """
     if net is not None and not uses_prior(net):
         return net(x)
-    tau = net.temperature if net is not None else encoder.temperature.detach()  # type: ignore[union-attr]
+    tau = net.temperature if net is not None else float(encoder.temperature.detach())  # type: ignore[union-attr]
     fs, fr = assemble_prior(encoder(x), search, temperature=tau)  # type: ignore[misc,arg-type]  # lines 2-4
     if net is None:
         return fr
@@ -133,13 +138,6 @@ def assemble_raw(
         return out.to(t.device)
 
     return tiled_apply(fn, srgb, tile=tile, overlap=overlap, downsample=2, multiple=2)
-
-
-def _eq9(alpha: float, beta: float) -> Any:
-    def loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return l2_ssim_loss(pred, target, data_range=1.0, alpha=alpha, beta=beta)  # type: ignore[return-value]
-
-    return loss
 
 
 def train_reconstructor(
@@ -209,46 +207,45 @@ def train_reconstructor(
         raise TypeError(f"model: expected a rawkit.nets.PriorRAWNet, got {type(model).__name__}")
     dev = device_of(device, model)
     crop_len = crops_length(steps, batch_size)
-    loss_of = _eq9(alpha, beta)
+    RandomCrops(pairs, crop=crop, length=crop_len, seed=seed)  # checks crop before any work
+    lr_scheduler(schedule, steps)
+    loss_of = eq9_loss(alpha, beta)
     extras: dict[str, list[torch.Tensor]] = {}
     bank_t: BankTensors | None = None
-    with Timer() as t:
-        if model.use_prior:
-            if encoder is None or bank is None:
-                raise ValueError(
-                    f"encoder, bank: the {model.ablation!r} row uses the prior and needs the "
-                    "trained encoder and its bank"
-                )
-            enc = frozen(check_encoder(encoder), dev)
-            if abs(float(enc.temperature.detach()) - model.temperature) > 1e-6 * model.temperature:
-                raise ValueError(
-                    f"model: its temperature {model.temperature:g} is not the encoder's "
-                    f"{float(enc.temperature.detach()):g} (build it with temperature=float(encoder.temperature.detach()))"
-                )
-            bank_t = BankTensors.from_bank(bank, device=dev)
-            both = [
-                torch.as_tensor(
-                    assemble_raw(p.srgb, encoder=enc, bank=bank_t, which="both", device=dev)
-                )
-                for p in pairs
-            ]  # Eq. 4 once per image
-            extras = {"fs": [m[:3].cpu() for m in both], "fr": [m[3:].cpu() for m in both]}
-        crops = RandomCrops(pairs, crop=crop, length=crop_len, seed=seed, extras=extras)
+    if model.use_prior:
+        if encoder is None or bank is None:
+            raise ValueError(
+                f"encoder, bank: the {model.ablation!r} row uses the prior and needs the "
+                "trained encoder and its bank"
+            )
+        enc = frozen(check_encoder(encoder), dev)
+        if abs(float(enc.temperature.detach()) - model.temperature) > 1e-6 * model.temperature:
+            raise ValueError(
+                f"model: its temperature {model.temperature:g} is not the encoder's "
+                f"{float(enc.temperature.detach()):g} (build it with temperature=float(encoder.temperature.detach()))"
+            )
+        bank_t = BankTensors.from_bank(bank, device=dev)
+        both = [
+            torch.as_tensor(
+                assemble_raw(p.srgb, encoder=enc, bank=bank_t, which="both", device=dev)
+            )
+            for p in pairs
+        ]  # Eq. 4 once per image (lines 2-4), cropped with the image
+        extras = {"fs": [m[:3].cpu() for m in both], "fr": [m[3:].cpu() for m in both]}
+    crops = RandomCrops(pairs, crop=crop, length=crop_len, seed=seed, extras=extras)
 
-        def step(net: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
-            if "fs" in batch:
-                pred = net(batch["srgb"], None, bank_t, assembled=(batch["fs"], batch["fr"]))
-            else:
-                pred = net(batch["srgb"])
-            return loss_of(pred, batch["packed"])
+    def step(net: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+        if "fs" in batch:
+            pred = net(batch["srgb"], None, bank_t, assembled=(batch["fs"], batch["fr"]))
+        else:
+            pred = net(batch["srgb"])
+        return loss_of(pred, batch["packed"])  # Eq. 9
 
-        hist = train(
-            model, step, crops, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device=dev,
-            scheduler=lr_scheduler(schedule, steps), checkpoint_dir=checkpoint_dir,
-            progress=progress, desc=f"Alg. 3 {model.ablation}",
-        )  # fmt: skip
-    model.eval()
-    return TrainResult(model, hist, t.seconds)
+    return train_on_crops(
+        model, step, crops, steps=steps, batch_size=batch_size, lr=lr, schedule=schedule,
+        seed=seed, device=dev, checkpoint_dir=checkpoint_dir, progress=progress,
+        desc=f"Alg. 3 {model.ablation}",
+    )  # fmt: skip
 
 
 def reconstruct(

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from rawkit._checks import check_int, check_number, check_positive
 from rawkit.nets import ABLATIONS
+from rawkit.pipelines._common import SCHEDULES
 from rawkit.pipelines.base import PipelineConfig, setting
 
 __all__ = ["ABLATION_CHOICES", "DEFAULTS", "SCHEDULES", "SEARCHES", "TABLE1", "PriorRAWConfig"]
 
-#: Learning-rate schedules: cosine decay to 0 over the steps, or constant.
-SCHEDULES: tuple[str, ...] = ("cosine", "constant")
 #: What Eq. 4 searches at inference: the Alg. 2 bank or the full reference set.
 SEARCHES: tuple[str, ...] = ("bank", "full")
 #: Reconstructor rows of Table 1 (:data:`rawkit.nets.ABLATIONS`) plus ``"assembled"``:
@@ -37,42 +35,37 @@ class PriorRAWConfig(PipelineConfig):
     )
     search: str = setting("bank", "what Eq. 4 searches at inference", choices=SEARCHES)
     # Alg. 1: the Pixel Searching Encoder and its contrastive training
-    encoder_dim: int = setting(32, "embedding size of the Pixel Searching Encoder (Eq. 1)")
-    encoder_width: int = setting(32, "channels of the encoder's residual blocks")
-    encoder_blocks: int = setting(2, "residual blocks of the encoder")
-    encoder_steps: int = setting(300, "Alg. 1 optimiser steps")
-    encoder_batch_size: int = setting(6, "Alg. 1 crops per step (each others' references)")
-    encoder_crop: int = setting(64, "Alg. 1 sRGB crop side in pixels (even)")
-    encoder_lr: float = setting(1e-3, "Alg. 1 Adam learning rate")
+    encoder_dim: int = setting(
+        32, "embedding size of the Pixel Searching Encoder (Eq. 1)", minimum=1
+    )
+    encoder_width: int = setting(32, "channels of the encoder's residual blocks", minimum=1)
+    encoder_blocks: int = setting(2, "residual blocks of the encoder", minimum=1)
+    encoder_steps: int = setting(300, "Alg. 1 optimiser steps", minimum=1)
+    encoder_batch_size: int = setting(
+        6, "Alg. 1 crops per step (each others' references)", minimum=2
+    )
+    encoder_crop: int = setting(64, "Alg. 1 sRGB crop side in pixels (even)", minimum=2, even=True)
+    encoder_lr: float = setting(1e-3, "Alg. 1 Adam learning rate", positive=True)
     # Alg. 2: clustering and grouping into the prior bank
-    n_clusters: int = setting(5000, "prior bank entries (the paper: 5,000)")
-    group_size: int = setting(10, "reference pixels averaged per entry (the paper: 200)")
-    niter: int = setting(10, "k-means iterations (faiss)")
+    n_clusters: int = setting(5000, "prior bank entries (the paper: 5,000)", minimum=1)
+    group_size: int = setting(10, "reference pixels averaged per entry (the paper: 200)", minimum=1)
+    niter: int = setting(10, "k-means iterations (faiss)", minimum=1)
     # Alg. 3: the reconstructor and the loss of Eq. 9
-    width: int = setting(16, "reconstructor U-Net width")
-    depth: int = setting(4, "reconstructor U-Net depth (4: down to 1/16)")
-    heads: int = setting(1, "attention heads over the bank (Eq. 8)")
-    steps: int = setting(500, "Alg. 3 optimiser steps")
-    batch_size: int = setting(8, "Alg. 3 crops per step")
-    crop: int = setting(96, "Alg. 3 sRGB crop side in pixels (even, >= 22 for SSIM)")
-    lr: float = setting(1e-3, "Alg. 3 Adam learning rate")
+    width: int = setting(16, "reconstructor U-Net width", minimum=1)
+    depth: int = setting(4, "reconstructor U-Net depth (4: down to 1/16)", minimum=1)
+    heads: int = setting(1, "attention heads over the bank (Eq. 8)", minimum=1)
+    steps: int = setting(500, "Alg. 3 optimiser steps", minimum=1)
+    batch_size: int = setting(8, "Alg. 3 crops per step", minimum=1)
+    crop: int = setting(
+        96, "Alg. 3 sRGB crop side in pixels (even, >= 22 for SSIM)", minimum=22, even=True
+    )
+    lr: float = setting(1e-3, "Alg. 3 Adam learning rate", positive=True)
     schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
-    alpha: float = setting(1.0, "weight of L2 in Eq. 9")
-    beta: float = setting(1.0, "weight of 1 - SSIM in Eq. 9")
+    alpha: float = setting(1.0, "weight of L2 in Eq. 9", minimum=0.0)
+    beta: float = setting(1.0, "weight of 1 - SSIM in Eq. 9", minimum=0.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("encoder_dim", "encoder_width", "encoder_blocks", "encoder_steps",
-                     "n_clusters", "group_size", "niter", "width", "depth", "heads", "steps",
-                     "batch_size"):  # fmt: skip
-            check_int(getattr(self, name), name, minimum=1)
-        check_int(self.encoder_batch_size, "encoder_batch_size", minimum=2)
-        check_int(self.encoder_crop, "encoder_crop", minimum=2, even=True)
-        check_int(self.crop, "crop", minimum=22, even=True)
-        check_positive(self.encoder_lr, "encoder_lr")
-        check_positive(self.lr, "lr")
-        check_number(self.alpha, "alpha", minimum=0.0)
-        check_number(self.beta, "beta", minimum=0.0)
         if self.ablation == "srgb" and self.search != "bank":
             raise ValueError("search: the 'srgb' row searches nothing; expected 'bank'")
 
