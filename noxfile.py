@@ -48,13 +48,15 @@ def docs(session: nox.Session) -> None:
     if staged.exists():
         shutil.rmtree(staged)
     shutil.copytree(ROOT / "tutorials", staged)
+    # The notebooks' kernels inherit this environment: they must draw with the inline
+    # backend (figures embedded in the pages), never Agg (figures silently dropped).
     session.run(
         "jupyter-book",
         "build",
         "docs",
         "--warningiserror",
         "--keep-going",
-        env={"MPLBACKEND": "Agg"},
+        env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
     )
 
 

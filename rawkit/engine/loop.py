@@ -14,7 +14,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: tqdm.auto warns in Jupyter without ipywidgets
 
 from rawkit._checks import check_bool, check_int, check_positive, check_seed
 from rawkit.engine.distributed import (

@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: tqdm.auto warns in Jupyter without ipywidgets
 
 from rawkit._checks import check_int, check_tensor_like
 from rawkit._tensor import Array, to_numpy, to_tensor

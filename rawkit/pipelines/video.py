@@ -652,7 +652,7 @@ class VideoPipeline(Pipeline):
             )
 
     def _fit(self, data: PairSet, *, seed: int, progress: bool) -> None:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text bars: tqdm.auto warns in Jupyter without ipywidgets
 
         c = cast(VideoConfig, self.config)
         pairs = _frame_pairs(data)

@@ -70,7 +70,7 @@ import faiss
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: tqdm.auto warns in Jupyter without ipywidgets
 
 from rawkit._checks import check_choice, check_tensor_like
 from rawkit._tensor import Array, to_numpy, to_tensor
