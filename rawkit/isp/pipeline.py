@@ -47,10 +47,11 @@ from typing import Any, Literal
 
 import torch
 
-from rawkit._checks import check_dtype, check_finite, check_shape, check_tensor_like
+from rawkit._checks import check_bool, check_dtype, check_finite, check_shape, check_tensor_like
 from rawkit._tensor import Array, numpy_compat
 from rawkit.cfa import demosaic, mosaic, pack, unpack
 from rawkit.cfa.demosaic import DemosaicMethod
+from rawkit.isp._blocks import HALO, apply_matrix_rows, band_rows, can_block, run_bands
 from rawkit.isp._common import LAYOUTS, Layout, check_layout_shape
 from rawkit.isp.camera import CameraModel, illuminant_xy
 from rawkit.isp.color import (
@@ -59,6 +60,7 @@ from rawkit.isp.color import (
     camera_to_srgb,
     check_color_matrix,
     srgb_to_camera,
+    srgb_to_camera_matrix,
 )
 from rawkit.isp.lens import invert_lens_shading, lens_shading
 from rawkit.isp.levels import normalize_levels
@@ -362,10 +364,18 @@ def _raw_stage(
     return x.clamp(0.0, 1.0) if params.clip else x
 
 
-def _finish(rgb: torch.Tensor, params: ISPParams, convention: str) -> torch.Tensor:
-    """Camera RGB -> encoded sRGB: colour matrix, clip, tone curve, transfer function."""
+def _finish(
+    rgb: torch.Tensor, params: ISPParams, convention: str, matrix: list[list[float]] | None = None
+) -> torch.Tensor:
+    """Camera RGB -> encoded sRGB: colour matrix, clip, tone curve, transfer function.
+
+    ``matrix``: the inverse colour matrix, precomputed once for a banded render.
+    """
     if params.color_correction:
-        rgb = camera_to_srgb(rgb, **_color_kw(params, rgb, convention))
+        if matrix is not None:
+            rgb = apply_matrix_rows(rgb, matrix)
+        else:
+            rgb = camera_to_srgb(rgb, **_color_kw(params, rgb, convention))
     if params.clip:
         rgb = rgb.clamp(0.0, 1.0)
     if params.tone:
@@ -375,6 +385,19 @@ def _finish(rgb: torch.Tensor, params: ISPParams, convention: str) -> torch.Tens
     if params.transfer == "gamma":
         return gamma_encode(rgb, gamma=params.gamma)
     return rgb
+
+
+def _matrix_rows(params: ISPParams, convention: str, *, inverse: bool) -> list[list[float]]:
+    """The colour matrix ``C`` (sRGB -> camera) or ``C^-1`` as float64 rows, computed once."""
+    c = srgb_to_camera_matrix(params.xyz_to_cam.to(torch.float64), **_matrix_kw(params, convention))
+    m = torch.linalg.solve(c, torch.eye(3, dtype=torch.float64)) if inverse else c
+    return m.tolist()
+
+
+def _matrix_kw(params: ISPParams, convention: str) -> dict[str, Any]:
+    if convention != "dng":
+        return {"convention": convention}
+    return {"convention": convention, "wb_gains": _wb_gains(params, params.wb_gains)}
 
 
 def _check_raw(raw: Any, layout: str) -> None:
@@ -458,16 +481,34 @@ def process(
     _check_convention(convention)
     params = default_params(camera) if params is None else params
     _check_params(params)
-    x = _raw_stage(_linearize(raw, camera, layout), camera, params, layout)
-    if layout == "packed":
-        x = unpack(x, pattern=camera.pattern)
-    if layout != "rgb":
-        x = demosaic(x, pattern=camera.pattern, method=params.demosaic)
-    return _finish(x, params, convention)
+
+    def chain(r: torch.Tensor) -> torch.Tensor:
+        x = _raw_stage(_linearize(r, camera, layout), camera, params, layout)
+        if layout == "packed":
+            x = unpack(x, pattern=camera.pattern)
+        if layout != "rgb":
+            x = demosaic(x, pattern=camera.pattern, method=params.demosaic)
+        return _finish(x, params, convention, matrix)
+
+    # Large images: the same chain band by band, in cache (see rawkit.isp._blocks).
+    matrix = None
+    up = 2 if layout == "packed" else 1
+    rows = band_rows(3 * raw.shape[-1] * up * raw.element_size()) // up
+    rows += rows % 2  # whole Bayer tiles
+    if raw.shape[-2] > 2 * rows and can_block(params, raw, params.wb_gains, params.xyz_to_cam):
+        matrix = _matrix_rows(params, convention, inverse=True)
+        halo = 0 if layout == "rgb" else (HALO if layout == "mosaic" else HALO // 2)
+        return run_bands(raw, chain, rows=rows, halo=halo, up=up)
+    return chain(raw)
 
 
-def _camera_rgb(srgb: torch.Tensor, params: ISPParams, convention: str) -> torch.Tensor:
-    """Encoded sRGB -> white-balanced camera RGB (inverse transfer, tone, colour matrix)."""
+def _camera_rgb(
+    srgb: torch.Tensor, params: ISPParams, convention: str, matrix: list[list[float]] | None = None
+) -> torch.Tensor:
+    """Encoded sRGB -> white-balanced camera RGB (inverse transfer, tone, colour matrix).
+
+    ``matrix``: the colour matrix, precomputed once for a banded render.
+    """
     if params.transfer == "srgb":
         lin = srgb_eotf(srgb)
     elif params.transfer == "gamma":
@@ -478,6 +519,8 @@ def _camera_rgb(srgb: torch.Tensor, params: ISPParams, convention: str) -> torch
         # The clamp only removes float rounding: lin is in [0, 1] because srgb is.
         lin = inverse_smoothstep(lin.clamp(0.0, 1.0))
     if params.color_correction:
+        if matrix is not None:
+            return apply_matrix_rows(lin, matrix)
         lin = srgb_to_camera(lin, **_color_kw(params, lin, convention))
     return lin
 
@@ -562,18 +605,32 @@ def unprocess(
     _check_camera(camera)
     _check_convention(convention)
     params = _resolve_params(camera, params, generator)
-    cam = _camera_rgb(srgb, params, convention)
-    raw = safe_invert_white_balance(
-        cam, gains=_total_gains(params, cam), threshold=params.safe_gain_threshold
-    )
-    if params.clip:
-        raw = raw.clamp(0.0, 1.0)
+
+    matrix = None
+
+    def to_camera(y: torch.Tensor) -> torch.Tensor:
+        cam = _camera_rgb(y, params, convention, matrix)
+        raw = safe_invert_white_balance(
+            cam, gains=_total_gains(params, cam), threshold=params.safe_gain_threshold
+        )
+        return raw.clamp(0.0, 1.0) if params.clip else raw
+
+    def to_layout(raw: torch.Tensor) -> torch.Tensor:
+        if layout == "rgb":
+            return raw
+        m = mosaic(raw, pattern=camera.pattern)
+        return pack(m, pattern=camera.pattern) if layout == "packed" else m
+
+    rows = band_rows(srgb.shape[-3] * srgb.shape[-1] * srgb.element_size())
+    if srgb.shape[-2] > 2 * rows and can_block(params, srgb, params.wb_gains, params.xyz_to_cam):
+        # Large images: the same chain band by band, in cache (exact; see rawkit.isp._blocks).
+        down = 2 if layout == "packed" else 1
+        matrix = _matrix_rows(params, convention, inverse=False)
+        return run_bands(srgb, lambda y: to_layout(to_camera(y)), rows=rows, down=down), params
+    raw = to_camera(srgb)
     if params.lens_shading != 0:
         raw = invert_lens_shading(raw, strength=params.lens_shading, layout="rgb")
-    if layout == "rgb":
-        return raw, params
-    m = mosaic(raw, pattern=camera.pattern)
-    return (pack(m, pattern=camera.pattern) if layout == "packed" else m), params
+    return to_layout(raw), params
 
 
 @numpy_compat
@@ -645,6 +702,7 @@ def preview(
         >>> preview(torch.rand(1, 8, 8), camera=cam, half_size=True).shape
         torch.Size([3, 4, 4])
     """
+    check_bool(half_size, "half_size")
     _check_raw(raw, layout)
     _check_camera(camera)
     _check_convention(convention)
