@@ -17,15 +17,7 @@ from typing import NamedTuple
 import torch
 import torch.distributed as dist
 
-__all__ = [
-    "DistInfo",
-    "barrier",
-    "cleanup_distributed",
-    "distributed_context",
-    "init_distributed",
-    "is_distributed",
-    "mean_over_ranks",
-]
+__all__ = ["DistInfo", "cleanup_distributed", "distributed_context", "init_distributed"]
 
 
 class DistInfo(NamedTuple):
@@ -81,20 +73,20 @@ def cleanup_distributed() -> None:
         dist.destroy_process_group()
 
 
-def is_distributed() -> bool:
+def _is_distributed() -> bool:
     """True inside an initialised process group of more than one process."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def barrier() -> None:
+def _barrier() -> None:
     """Wait for every process (no-op with one process)."""
-    if is_distributed():
+    if _is_distributed():
         dist.barrier()
 
 
-def mean_over_ranks(value: torch.Tensor, device: torch.device) -> float:
+def _mean_over_ranks(value: torch.Tensor, device: torch.device) -> float:
     """The mean of a scalar over all processes (a collective when distributed)."""
-    if not is_distributed():
+    if not _is_distributed():
         return float(value.detach())
     t = value.detach().to(torch.float64).reshape(1)
     if dist.get_backend() != "nccl":

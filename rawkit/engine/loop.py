@@ -18,23 +18,23 @@ from tqdm import tqdm  # text bars: tqdm.auto warns in Jupyter without ipywidget
 
 from rawkit._checks import check_bool, check_int, check_positive, check_seed
 from rawkit.engine.distributed import (
-    barrier,
+    _barrier,
+    _is_distributed,
+    _mean_over_ranks,
     distributed_context,
     init_distributed,
-    is_distributed,
-    mean_over_ranks,
 )
 from rawkit.engine.state import (
     TrainHistory,
-    checkpoint_name,
-    find_state,
-    gather_rng,
-    plain_config,
-    restore,
-    rng_state,
-    seed_all,
-    set_rng_state,
-    write_checkpoint,
+    _checkpoint_name,
+    _find_state,
+    _gather_rng,
+    _plain_config,
+    _restore,
+    _rng_state,
+    _seed_all,
+    _set_rng_state,
+    _write_checkpoint,
 )
 from rawkit.io.checkpoint import save_checkpoint
 
@@ -162,7 +162,7 @@ def _validate(
                 counts[name] = counts.get(name, 0.0) + float(max(v.numel(), 1) if v.ndim else 1)
     module.train(was_training)
     names = sorted(sums)
-    if is_distributed():
+    if _is_distributed():
         gathered: list[Any] = [None] * world
         dist.all_gather_object(gathered, names)
         names = sorted(set().union(*gathered))
@@ -290,7 +290,7 @@ def train(
     info = distributed_context()
     dev = _resolve_device(model, device, info.local_rank, info.world_size)
     init_distributed(backend="nccl" if dev.type == "cuda" else "gloo")
-    rank, world = (dist.get_rank(), dist.get_world_size()) if is_distributed() else (0, 1)
+    rank, world = (dist.get_rank(), dist.get_world_size()) if _is_distributed() else (0, 1)
     steps_per_epoch = math.ceil(math.ceil(n_train / world) / batch_size)  # shards padded equal
     total = steps if steps is not None else epochs * steps_per_epoch  # type: ignore[operator]
     ckpt_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
@@ -306,17 +306,17 @@ def train(
             f"optimizer: expected a factory returning an Optimizer, got {type(opt).__name__}"
         )
     sched = scheduler(opt) if scheduler is not None else None
-    state = find_state(ckpt_dir, resume=resume, rank=rank)
+    state = _find_state(ckpt_dir, resume=resume, rank=rank)
 
-    caller_rng = rng_state(dev)
+    caller_rng = _rng_state(dev)
     was_training = model.training
     bar = tqdm(total=total, desc=desc, disable=not (progress and rank == 0), dynamic_ncols=True)
     try:
         if state is None:
             history = TrainHistory()
-            seed_all(seed + rank)
+            _seed_all(seed + rank)
         else:
-            history = restore(state, model, opt, sched, settings, rank=rank, device=dev, seed=seed)
+            history = _restore(state, model, opt, sched, settings, rank=rank, device=dev, seed=seed)
         start = step = history.start_step
         bar.update(min(start, total))
         net = model
@@ -350,7 +350,7 @@ def train(
                 if sched is not None:
                     sched.step()
                 step += 1
-                value = mean_over_ranks(loss, dev)
+                value = _mean_over_ranks(loss, dev)
                 if not math.isfinite(value):
                     raise NonFiniteLossError(
                         f"loss_fn: returned {value} at step {step} (NaN/Inf loss; lower the "
@@ -371,13 +371,13 @@ def train(
                 if ckpt_dir is not None and (
                     (checkpoint_every and step % checkpoint_every == 0) or step == total
                 ):
-                    rng = gather_rng(dev, world)
+                    rng = _gather_rng(dev, world)
                     if rank == 0:
-                        write_checkpoint(
+                        _write_checkpoint(
                             ckpt_dir, step, model, opt, sched, rng, history, settings, keep_last
                         )
-                    history.checkpoint = str(ckpt_dir / checkpoint_name(step))
-                    barrier()
+                    history.checkpoint = str(ckpt_dir / _checkpoint_name(step))
+                    _barrier()
                 post = {"loss": f"{value:.4g}"}
                 if history.val:
                     post.update({k: f"{v:.4g}" for k, v in history.val[-1].items() if k != "step"})
@@ -387,12 +387,12 @@ def train(
                     break
         if ckpt_dir is not None and rank == 0:
             save_checkpoint(
-                ckpt_dir / "model.pt", model, config=plain_config(model), overwrite=True
+                ckpt_dir / "model.pt", model, config=_plain_config(model), overwrite=True
             )
-        barrier()
+        _barrier()
     finally:
         bar.close()
         model.train(was_training)
-        set_rng_state(caller_rng, dev)
+        _set_rng_state(caller_rng, dev)
     history.steps = max(step, start)
     return history

@@ -4,7 +4,7 @@ A training checkpoint (``step-000000100.pt``) is a :func:`rawkit.io.save_checkpo
 file (``torch.load(weights_only=True)``: no arbitrary pickle) whose tensors are the
 model weights (``"model/..."``) and every tensor of the optimiser, scheduler and
 generator states (``"state/N"``); the nested structure around them is plain JSON-able
-values (:func:`encode_state` / :func:`decode_state`).
+values (:func:`_encode_state` / :func:`_decode_state`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from rawkit.engine.distributed import barrier
+from rawkit.engine.distributed import _barrier
 from rawkit.io.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = [
@@ -41,7 +41,7 @@ _STATE_VERSION = 1
 _MODEL = "model/"
 
 
-def encode_state(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+def _encode_state(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     """Nested state (optimizer/scheduler/RNG) -> plain values, tensors moved to ``tensors``."""
     if isinstance(obj, torch.Tensor):
         key = f"state/{len(tensors)}"
@@ -55,13 +55,13 @@ def encode_state(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     if isinstance(obj, dict):
         return {
             "__dict__": [
-                [encode_state(k, tensors), encode_state(v, tensors)] for k, v in obj.items()
+                [_encode_state(k, tensors), _encode_state(v, tensors)] for k, v in obj.items()
             ]
         }
     if isinstance(obj, list):
-        return [encode_state(v, tensors) for v in obj]
+        return [_encode_state(v, tensors) for v in obj]
     if isinstance(obj, tuple):
-        return tuple(encode_state(v, tensors) for v in obj)
+        return tuple(_encode_state(v, tensors) for v in obj)
     if isinstance(obj, np.generic):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -72,21 +72,21 @@ def encode_state(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     )
 
 
-def decode_state(obj: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
+def _decode_state(obj: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
     if isinstance(obj, dict):
         if "__tensor__" in obj:
             return tensors[obj["__tensor__"]]
         if "__ndarray__" in obj:
             return tensors[obj["__ndarray__"]].numpy().astype(np.dtype(obj["dtype"]))
-        return {decode_state(k, tensors): decode_state(v, tensors) for k, v in obj["__dict__"]}
+        return {_decode_state(k, tensors): _decode_state(v, tensors) for k, v in obj["__dict__"]}
     if isinstance(obj, list):
-        return [decode_state(v, tensors) for v in obj]
+        return [_decode_state(v, tensors) for v in obj]
     if isinstance(obj, tuple):
-        return tuple(decode_state(v, tensors) for v in obj)
+        return tuple(_decode_state(v, tensors) for v in obj)
     return obj
 
 
-def rng_state(device: torch.device) -> dict[str, Any]:
+def _rng_state(device: torch.device) -> dict[str, Any]:
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "numpy": np.random.get_state(),  # noqa: NPY002 (the global generator datasets use)
@@ -97,7 +97,7 @@ def rng_state(device: torch.device) -> dict[str, Any]:
     return state
 
 
-def set_rng_state(state: Mapping[str, Any], device: torch.device) -> None:
+def _set_rng_state(state: Mapping[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
     np.random.set_state(state["numpy"])  # noqa: NPY002
     py = state["python"]
@@ -106,7 +106,7 @@ def set_rng_state(state: Mapping[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def seed_all(seed: int) -> None:
+def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002
     random.seed(seed)
@@ -172,7 +172,7 @@ class TrainingState:
     path: Path
 
 
-def checkpoint_name(step: int) -> str:
+def _checkpoint_name(step: int) -> str:
     return f"step-{step:09d}.pt"
 
 
@@ -228,16 +228,16 @@ def load_training_state(path: str | os.PathLike[str]) -> TrainingState:
         model_state=model_state,
         model_class=cfg.get("model_class"),
         model_config=cfg.get("model_config"),
-        optimizer_state=decode_state(cfg["optimizer"], tensors),
-        scheduler_state=decode_state(cfg["scheduler"], tensors),
-        rng=[decode_state(r, tensors) for r in cfg["rng"]],
+        optimizer_state=_decode_state(cfg["optimizer"], tensors),
+        scheduler_state=_decode_state(cfg["scheduler"], tensors),
+        rng=[_decode_state(r, tensors) for r in cfg["rng"]],
         history=history,
         settings=dict(cfg["settings"]),
         path=Path(path),
     )
 
 
-def plain_config(model: nn.Module) -> dict[str, Any] | None:
+def _plain_config(model: nn.Module) -> dict[str, Any] | None:
     cfg = getattr(model, "config", None)
     if isinstance(cfg, Mapping):
         try:
@@ -262,13 +262,13 @@ def _encode_plain_check(value: Any) -> None:
     raise TypeError(type(value).__name__)
 
 
-def find_state(ckpt_dir: Path | None, *, resume: bool, rank: int) -> TrainingState | None:
+def _find_state(ckpt_dir: Path | None, *, resume: bool, rank: int) -> TrainingState | None:
     """The newest training state in ``ckpt_dir`` to resume from (creating the folder)."""
     if ckpt_dir is None:
         return None
     if rank == 0:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
-    barrier()
+    _barrier()
     found = latest_checkpoint(ckpt_dir)
     if found is None:
         return None
@@ -280,7 +280,7 @@ def find_state(ckpt_dir: Path | None, *, resume: bool, rank: int) -> TrainingSta
     return load_training_state(found)
 
 
-def restore(
+def _restore(
     state: TrainingState,
     model: nn.Module,
     opt: torch.optim.Optimizer,
@@ -311,23 +311,23 @@ def restore(
     if sched is not None and state.scheduler_state is not None:
         sched.load_state_dict(state.scheduler_state)
     if len(state.rng) == settings["world_size"]:
-        set_rng_state(state.rng[rank], device)
+        _set_rng_state(state.rng[rank], device)
     else:  # another number of processes: the generators cannot continue as they were
-        seed_all(seed + rank + state.step)
+        _seed_all(seed + rank + state.step)
     state.history.start_step = state.step
     return state.history
 
 
-def gather_rng(device: torch.device, world: int) -> list[dict[str, Any]]:
+def _gather_rng(device: torch.device, world: int) -> list[dict[str, Any]]:
     """Every process's generator states, on every process (a collective when distributed)."""
     if world == 1:
-        return [rng_state(device)]
+        return [_rng_state(device)]
     out: list[Any] = [None] * world
-    dist.all_gather_object(out, rng_state(device))
+    dist.all_gather_object(out, _rng_state(device))
     return out
 
 
-def write_checkpoint(
+def _write_checkpoint(
     ckpt_dir: Path,
     step: int,
     model: nn.Module,
@@ -345,14 +345,14 @@ def write_checkpoint(
         "version": _STATE_VERSION,
         "step": step,
         "model_class": type(model).__qualname__,
-        "model_config": plain_config(model),
-        "optimizer": encode_state(opt.state_dict(), tensors),
-        "scheduler": None if sched is None else encode_state(sched.state_dict(), tensors),
-        "rng": [encode_state(r, tensors) for r in rng],
+        "model_config": _plain_config(model),
+        "optimizer": _encode_state(opt.state_dict(), tensors),
+        "scheduler": None if sched is None else _encode_state(sched.state_dict(), tensors),
+        "rng": [_encode_state(r, tensors) for r in rng],
         "history": {"train_loss": list(history.train_loss), "val": [dict(v) for v in history.val]},
         "settings": settings,
     }
-    path = ckpt_dir / checkpoint_name(step)
+    path = ckpt_dir / _checkpoint_name(step)
     save_checkpoint(path, tensors, config=config, overwrite=True)
     if keep_last is not None:
         old = sorted(p for p in ckpt_dir.iterdir() if CHECKPOINT_PATTERN.match(p.name))

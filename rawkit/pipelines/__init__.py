@@ -166,6 +166,10 @@ def pretrained(name: str) -> Pipeline:
         ValueError: an unknown name.
         FileNotFoundError: no weights are shipped for a learned pipeline (the message
             says how to train them).
+
+    Example:
+        >>> type(pretrained("blind_unprocess")).__name__
+        'BlindUnprocess'
     """
     cls = get(name)
     if not cls.learned:

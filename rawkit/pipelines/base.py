@@ -154,6 +154,15 @@ def setting(
     rule (through :mod:`rawkit._checks`): ``int`` fields with ``minimum``/``maximum``/
     ``even``, ``float`` fields finite (``positive``: ``> 0``), ``bool`` fields, and
     ``choices``.
+
+    Example:
+        >>> @dataclasses.dataclass(frozen=True)
+        ... class C(PipelineConfig):
+        ...     crop: int = setting(64, "crop side", minimum=2, even=True)
+        >>> C(crop=7)
+        Traceback (most recent call last):
+        ...
+        ValueError: crop: expected an even int >= 2, got 7
     """
     meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum,
             "even": even, "positive": positive}  # fmt: skip
@@ -280,7 +289,15 @@ def field_type(config: type[PipelineConfig], name: str) -> Any:
 
 
 def check_srgb(x: Any, name: str = "srgb") -> None:
-    """A floating ``(*, 3, H, W)`` tensor or array with even ``H, W >= 2`` and finite values."""
+    """A floating ``(*, 3, H, W)`` tensor or array with even ``H, W >= 2`` and finite values.
+
+    Example:
+        >>> check_srgb(np.zeros((3, 4, 6), np.float32))
+        >>> check_srgb(np.zeros((3, 5, 6), np.float32))
+        Traceback (most recent call last):
+        ...
+        ValueError: srgb: expected an even height and width >= 2 (one packed RAW site per 2x2 block), got H=5, W=6
+    """
     check_tensor_like(x, name)
     check_dtype(x, ["float"], name)
     if x.ndim < 3 or x.shape[-3] != 3:
@@ -337,7 +354,12 @@ def discover() -> None:
 
 
 def registry() -> Mapping[str, type[Pipeline]]:
-    """The registered pipelines by name (a read-only view)."""
+    """The registered pipelines by name (a read-only view, without discovery).
+
+    Example:
+        >>> "blind_unprocess" in registry()
+        True
+    """
     from types import MappingProxyType
 
     return MappingProxyType(_REGISTRY)
@@ -353,6 +375,16 @@ def register(cls: type[P]) -> type[P]:
 
     Raises:
         TypeError, ValueError: a class that does not fulfil the contract.
+
+    Example:
+        >>> @register
+        ... class Grey(Pipeline):  # RAW = the green of each 2x2 block, four times
+        ...     name, Config, learned, description = "doc_grey", PipelineConfig, False, "a toy"
+        ...     def _reconstruct(self, srgb, *, metadata):
+        ...         return srgb[:, 1:2, ::2, ::2].expand(-1, 4, -1, -1)
+        >>> registry()["doc_grey"] is Grey
+        True
+        >>> unregister("doc_grey")
     """
     if not (isinstance(cls, type) and issubclass(cls, Pipeline)):
         raise TypeError(f"register: expected a Pipeline subclass, got {cls!r}")
@@ -393,6 +425,12 @@ def unregister(name: str) -> None:
 
     Raises:
         ValueError: ``name`` is not registered.
+
+    Example:
+        >>> unregister("no_such_pipeline")
+        Traceback (most recent call last):
+        ...
+        ValueError: name: 'no_such_pipeline' is not registered; registered: [...]
     """
     if name not in _REGISTRY:
         raise ValueError(f"name: {name!r} is not registered; registered: {sorted(_REGISTRY)}")
@@ -745,7 +783,17 @@ class Pipeline(abc.ABC):
 
 
 def read_description(folder: Path) -> dict[str, Any]:
-    """Read and check a saved pipeline's ``pipeline.json`` (format and version)."""
+    """Read and check a saved pipeline's ``pipeline.json`` (format and version).
+
+    Example:
+        >>> import tempfile
+        >>> from rawkit.pipelines import BlindUnprocess
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = BlindUnprocess().save(d)
+        ...     doc = read_description(Path(d))
+        >>> doc["pipeline"], doc["format_version"] == FORMAT_VERSION
+        ('blind_unprocess', True)
+    """
     path = folder / CONFIG_FILE
     if not path.is_file():
         raise FileNotFoundError(

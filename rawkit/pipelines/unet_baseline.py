@@ -185,7 +185,17 @@ def predict(
 
 @register
 class SRGBUNet(Pipeline):
-    """The sRGB-only U-Net (AIM22 baseline; PriorRAW's "sRGB+UNet" row) as a pipeline."""
+    """The sRGB-only U-Net (AIM22 baseline; PriorRAW's "sRGB+UNet" row) as a pipeline.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> data = [(torch.rand(3, 32, 32, generator=g), torch.rand(4, 16, 16, generator=g))]
+        >>> cfg = SRGBUNetConfig(width=4, depth=1, steps=2, batch_size=1, crop=24)
+        >>> pipe = SRGBUNet.fit(data, cfg, progress=False)
+        >>> pipe.reconstruct(torch.rand(3, 40, 24)).shape
+        torch.Size([4, 20, 12])
+    """
 
     name = "srgb_unet"
     Config = SRGBUNetConfig

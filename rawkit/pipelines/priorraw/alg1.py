@@ -45,7 +45,7 @@ from rawkit.search import assemble
 __all__ = ["alg1_loss", "build_encoder", "train_encoder"]
 
 
-def device_of(device: torch.device | str | None, module: nn.Module | None) -> torch.device:
+def _device_of(device: torch.device | str | None, module: nn.Module | None) -> torch.device:
     """``device`` if given, else where ``module``'s parameters are, else the CPU."""
     if device is not None:
         return torch.device(device)
@@ -55,7 +55,7 @@ def device_of(device: torch.device | str | None, module: nn.Module | None) -> to
     return torch.device("cpu")
 
 
-def check_encoder(encoder: Any) -> PixelSearchEncoder:
+def _check_encoder(encoder: Any) -> PixelSearchEncoder:
     """``encoder`` if it is a :class:`rawkit.nets.PixelSearchEncoder`; TypeError otherwise."""
     if not isinstance(encoder, PixelSearchEncoder):
         raise TypeError(
@@ -64,8 +64,8 @@ def check_encoder(encoder: Any) -> PixelSearchEncoder:
     return encoder
 
 
-def frozen(encoder: PixelSearchEncoder, device: torch.device) -> PixelSearchEncoder:
-    """The encoder on ``device``, in eval mode, parameters frozen (so a bank stays valid)."""
+def _frozen(encoder: PixelSearchEncoder, device: torch.device) -> PixelSearchEncoder:
+    """The encoder on ``device``, in eval mode, parameters _frozen (so a bank stays valid)."""
     return encoder.to(device).eval().requires_grad_(False)
 
 
@@ -175,7 +175,7 @@ def train_encoder(
     """
     pairs = PairSet.from_any(data)
     check_int(batch_size, "batch_size", minimum=2)
-    encoder = build_encoder(seed=seed) if encoder is None else check_encoder(encoder)
+    encoder = build_encoder(seed=seed) if encoder is None else _check_encoder(encoder)
     crops = RandomCrops(pairs, crop=crop, length=crops_length(steps, batch_size), seed=seed)
     encoder.requires_grad_(True)
     return train_on_crops(

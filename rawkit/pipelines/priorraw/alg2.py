@@ -3,7 +3,7 @@ r"""Alg. 2 of PriorRAW: prior information compression (clustering and grouping).
 The paper's box, line by line, and where each line is here::
 
     1: procedure PRIORINFORMATIONCOMPRESSION(data_r, Encoder)   build_bank(encoder, data)
-    2:   f_rAll <- [Encoder(sRGB_r) for sRGB_r in data_r]        encode (tiled, frozen)
+    2:   f_rAll <- [Encoder(sRGB_r) for sRGB_r in data_r]        encode (tiled, _frozen)
     3:   RAW_rAll <- [RAW_r ...]                                 the packed RAW as is
     4:   sRGB_rAll <- [sRGB_r ...]                               2x2 means on the grid
     5:   clusters <- KMeansClustering(f_rAll)                    faiss spherical k-means
@@ -39,7 +39,7 @@ from rawkit.data.pairs import PairSet
 from rawkit.nets import PixelSearchEncoder
 from rawkit.pipelines._common import module_id
 from rawkit.pipelines.base import check_srgb
-from rawkit.pipelines.priorraw.alg1 import check_encoder, device_of, frozen
+from rawkit.pipelines.priorraw.alg1 import _check_encoder, _device_of, _frozen
 from rawkit.pipelines.priorraw.config import DEFAULTS
 from rawkit.pipelines.tiling import tiled_apply
 from rawkit.prior import PriorBank, build_prior_bank
@@ -55,13 +55,13 @@ def encode(
     overlap: int = 32,
     device: torch.device | str | None = None,
 ) -> Array:
-    """Line 2: the frozen encoder's features, tiled: ``(*, 3, H, W) -> (*, C, H/2, W/2)``.
+    """Line 2: the _frozen encoder's features, tiled: ``(*, 3, H, W) -> (*, C, H/2, W/2)``.
 
     Not differentiable (inference).  NumPy in -> NumPy out.
     """
     check_srgb(srgb)
-    enc = frozen(check_encoder(encoder), device_of(device, encoder))
-    dev = device_of(device, enc)
+    enc = _frozen(_check_encoder(encoder), _device_of(device, encoder))
+    dev = _device_of(device, enc)
 
     def fn(t: torch.Tensor) -> torch.Tensor:
         return enc(t.to(dev, torch.float32)).to(t.device)
@@ -90,13 +90,13 @@ def build_bank(
     device: torch.device | str | None = None,
     progress: bool = True,
 ) -> PriorBank:
-    """Alg. 2: the prior bank of a reference set, with the frozen encoder (module notes).
+    """Alg. 2: the prior bank of a reference set, with the _frozen encoder (module notes).
 
     The bank records the encoder's fingerprint (``encoder_id``,
     :func:`rawkit.pipelines.module_id`).
 
     Args:
-        encoder: the trained encoder (frozen here).
+        encoder: the trained encoder (_frozen here).
         data: the reference images (:class:`rawkit.data.PairSet` or what it takes).
         n_clusters: bank entries (the paper: 5,000); at most the number of reference
             pixels (``H/2 x W/2`` per image).
@@ -108,8 +108,8 @@ def build_bank(
         :class:`rawkit.prior.PriorBank` with ``K = n_clusters`` entries.
     """
     pairs = PairSet.from_any(data)
-    enc = check_encoder(encoder)
-    dev = device_of(device, enc)
+    enc = _check_encoder(encoder)
+    dev = _device_of(device, enc)
     return build_prior_bank(
         _reference_batches(pairs, enc, dev), niter=niter, seed=seed, n_clusters=n_clusters,
         group_size=group_size, encoder_id=module_id(enc), n_threads=n_threads, progress=progress,
@@ -125,8 +125,8 @@ def reference_set(
     bytes for ``N`` reference pixels, and every target pixel is compared with all ``N``.
     """
     pairs = PairSet.from_any(data)
-    enc = check_encoder(encoder)
-    dev = device_of(device, enc)
+    enc = _check_encoder(encoder)
+    dev = _device_of(device, enc)
     feats, srgb, raw = [], [], []
     for f, s, r in _reference_batches(pairs, enc, dev):
         feats.append(f[0].flatten(1).T)

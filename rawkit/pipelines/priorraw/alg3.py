@@ -3,7 +3,7 @@ r"""Alg. 3 of PriorRAW: the prior-metadata based reconstructor, trained with Eq.
 The paper's box, line by line, and where each line is here (:func:`reconstruct_tile`)::
 
     1: procedure RECONSTRUCTOR(sRGB_t, prior, Encoder, Decoder)
-    2:   f_t <- Encoder(sRGB_t)                         the frozen Alg. 1 encoder
+    2:   f_t <- Encoder(sRGB_t)                         the _frozen Alg. 1 encoder
     3:   A_s <- affinityMatrix(f_t, prior)              rawkit.nets.assemble_prior
     4:   FsRGB_t, FRAW_t <- assemble(A_s, prior)        (Eq. 4, chunked over the bank)
     5:   diff <- abs(FsRGB_t - sRGB_t)                  rawkit.nets.PriorRAWNet: Eq. 5
@@ -62,14 +62,14 @@ from rawkit.pipelines._common import (
     train_on_crops,
 )
 from rawkit.pipelines.base import check_srgb
-from rawkit.pipelines.priorraw.alg1 import check_encoder, device_of, frozen
+from rawkit.pipelines.priorraw.alg1 import _check_encoder, _device_of, _frozen
 from rawkit.pipelines.priorraw.config import DEFAULTS
 from rawkit.pipelines.tiling import tiled_apply
 
 __all__ = ["assemble_raw", "reconstruct", "reconstruct_tile", "train_reconstructor"]
 
 
-def uses_prior(model: nn.Module) -> bool:
+def _uses_prior(model: nn.Module) -> bool:
     """Whether ``model`` is a reconstructor row that searches the prior (lines 2-8)."""
     return isinstance(model, PriorRAWNet) and model.use_prior
 
@@ -88,7 +88,7 @@ def reconstruct_tile(
     is what Eq. 8 attends over.  A ``net`` of ``None`` returns the assembled RAW of
     line 4 (Table 1's "Pixel Searching" / "Clustering and Grouping" rows).
     """
-    if net is not None and not uses_prior(net):
+    if net is not None and not _uses_prior(net):
         return net(x)
     tau = net.temperature if net is not None else float(encoder.temperature.detach())  # type: ignore[union-attr]
     fs, fr = assemble_prior(encoder(x), search, temperature=tau)  # type: ignore[misc,arg-type]  # lines 2-4
@@ -127,8 +127,8 @@ def assemble_raw(
     """
     check_srgb(srgb)
     check_choice(which, ["raw", "srgb", "both"], "which")
-    enc = frozen(check_encoder(encoder), device_of(device, encoder))
-    dev = device_of(device, enc)
+    enc = _frozen(_check_encoder(encoder), _device_of(device, encoder))
+    dev = _device_of(device, enc)
     bank_t = BankTensors.from_bank(bank, device=dev)
     tau = float(enc.temperature.detach())
 
@@ -165,7 +165,7 @@ def train_reconstructor(
     r"""Alg. 3: train PriorRAW's reconstructor with the loss of Eq. 9.
 
     ``loss = alpha * MSE(y, Y) + beta * (1 - SSIM(y, Y))`` on packed RAW crops
-    (:func:`rawkit.losses.l2_ssim_loss`, ``data_range=1``).  The encoder is frozen
+    (:func:`rawkit.losses.l2_ssim_loss`, ``data_range=1``).  The encoder is _frozen
     (``requires_grad_(False)``) and its temperature passed to the network, and Eq. 4
     is computed once per training image against ``bank`` (whole image, tiled) and
     cropped with it, so a step costs the network only.
@@ -205,7 +205,7 @@ def train_reconstructor(
         )  # fmt: skip
     elif not isinstance(model, PriorRAWNet):
         raise TypeError(f"model: expected a rawkit.nets.PriorRAWNet, got {type(model).__name__}")
-    dev = device_of(device, model)
+    dev = _device_of(device, model)
     crop_len = crops_length(steps, batch_size)
     RandomCrops(pairs, crop=crop, length=crop_len, seed=seed)  # checks crop before any work
     lr_scheduler(schedule, steps)
@@ -218,7 +218,7 @@ def train_reconstructor(
                 f"encoder, bank: the {model.ablation!r} row uses the prior and needs the "
                 "trained encoder and its bank"
             )
-        enc = frozen(check_encoder(encoder), dev)
+        enc = _frozen(_check_encoder(encoder), dev)
         if abs(float(enc.temperature.detach()) - model.temperature) > 1e-6 * model.temperature:
             raise ValueError(
                 f"model: its temperature {model.temperature:g} is not the encoder's "
@@ -300,12 +300,12 @@ def reconstruct(
         )
     if isinstance(model, UNet) and model.output != "packed":
         raise ValueError(f"model: expected a UNet with output='packed', got {model.output!r}")
-    dev = device_of(device, model)
+    dev = _device_of(device, model)
     net = model.to(dev).eval()
     enc: PixelSearchEncoder | None = None
     bank_t: BankTensors | None = None
     search_t: BankTensors | None = None
-    if uses_prior(net):
+    if _uses_prior(net):
         if (
             encoder is None
             or (bank is None and search is None)
@@ -315,7 +315,7 @@ def reconstruct(
                 "encoder, bank: this reconstructor uses the prior and needs the encoder and "
                 f"the prior bank, got encoder={type(encoder).__name__}, bank={type(bank).__name__}"
             )
-        enc = frozen(check_encoder(encoder), dev)
+        enc = _frozen(_check_encoder(encoder), dev)
         if bank is not None:
             bank_t = BankTensors.from_bank(bank, device=dev)
         search_t = bank_t if search is None else BankTensors.from_bank(search, device=dev)

@@ -28,7 +28,17 @@ ABLATION_CHOICES: tuple[str, ...] = ("assembled", *ABLATIONS)
 
 @dataclasses.dataclass(frozen=True)
 class PriorRAWConfig(PipelineConfig):
-    """Settings of PriorRAW: the Table 1 row, Alg. 1 (encoder), Alg. 2 (bank), Alg. 3."""
+    """Settings of PriorRAW: the Table 1 row, Alg. 1 (encoder), Alg. 2 (bank), Alg. 3.
+
+    Example:
+        >>> row = PriorRAWConfig(steps=300).replace(**TABLE1["cluster_group"])
+        >>> row.ablation, row.steps, row.uses_prior
+        ('assembled', 300, True)
+        >>> PriorRAWConfig(ablation="everything")
+        Traceback (most recent call last):
+        ...
+        rawkit.pipelines.base.PipelineConfigError: ablation: expected one of ['assembled', 'srgb', 'prior_raw', 'reliable_attention', 'non_local'], got 'everything'
+    """
 
     ablation: str = setting(
         "non_local", "Table 1 row (non_local: full PriorRAW)", choices=ABLATION_CHOICES

@@ -50,7 +50,7 @@ from rawkit.data.pairs import PairSet
 from rawkit.nets import BankTensors, PixelSearchEncoder, PriorRAWNet
 from rawkit.pipelines._common import module_id
 from rawkit.pipelines.base import Pipeline, register
-from rawkit.pipelines.priorraw.alg1 import build_encoder, frozen, train_encoder
+from rawkit.pipelines.priorraw.alg1 import _frozen, build_encoder, train_encoder
 from rawkit.pipelines.priorraw.alg2 import build_bank, reference_set
 from rawkit.pipelines.priorraw.alg3 import reconstruct_tile, train_reconstructor
 from rawkit.pipelines.priorraw.config import TABLE1, PriorRAWConfig
@@ -114,7 +114,8 @@ class PriorRAW(Pipeline):
 
     def check_training_data(self, data: PairSet | None) -> None:
         """Crops that fit the images and a bank no larger than the reference pixels."""
-        assert data is not None  # fit() refuses None for learned pipelines
+        if data is None:  # fit() refuses None for learned pipelines already
+            return
         c = self.config
         side = data.min_side
         crops = [("crop", c.crop)] if c.ablation != "assembled" else []
@@ -189,7 +190,7 @@ class PriorRAW(Pipeline):
 
     def _reconstruct(self, srgb: torch.Tensor, *, metadata: bytes | None) -> torch.Tensor:
         bank, search = self._searched(srgb.device)
-        enc = None if self.encoder is None else frozen(self.encoder, srgb.device)
+        enc = None if self.encoder is None else _frozen(self.encoder, srgb.device)
         net = None if self.net is None else self.net.to(srgb.device).eval()
         return reconstruct_tile(net, srgb, encoder=enc, bank=bank, search=search)
 
