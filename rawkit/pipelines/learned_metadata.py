@@ -85,6 +85,7 @@ class LearnedMetadataConfig(PipelineConfig):
     rate: int = setting(4, "rate index of encode_metadata (0 = fewest bytes)")
     rates: int = setting(8, "number of rate indices of the one model")
     latent_channels: int = setting(12, "channels of the latent (one vector per 16x16 pixels)")
+    global_channels: int = setting(8, "channels of the global latent (one vector per image)")
     width: int = setting(32, "channels of the encoder, sRGB context and latent decoder")
     guide_width: int = setting(16, "channels of the full-resolution sRGB branch")
     lambdas: tuple[float, ...] = setting(LAMBDAS, "lambda of each rate index (bpp + lambda*MSE)")
@@ -97,7 +98,10 @@ class LearnedMetadataConfig(PipelineConfig):
         super().__post_init__()
         builtin_camera(self.camera)
         check_choice(self.blind, ("generic", "typical"), "blind")
-        for name in ("rates", "latent_channels", "width", "guide_width", "steps", "batch_size"):
+        for name in (
+            "rates", "latent_channels", "global_channels", "width", "guide_width", "steps",
+            "batch_size",
+        ):  # fmt: skip
             check_int(getattr(self, name), name, minimum=1)
         check_int(self.rate, "rate", minimum=0)
         check_int(self.crop, "crop", minimum=16)
@@ -133,7 +137,8 @@ class LearnedMetadataPipeline(Pipeline):
         c: LearnedMetadataConfig = self.config  # type: ignore[assignment]
         self.camera = builtin_camera(c.camera)
         self.net = MetadataCodecNet(
-            latent_channels=c.latent_channels, width=c.width, guide_width=c.guide_width,
+            latent_channels=c.latent_channels,
+            global_channels=c.global_channels, width=c.width, guide_width=c.guide_width,
             rates=c.rates, seed=0,
         )  # fmt: skip
         self.net.eval()

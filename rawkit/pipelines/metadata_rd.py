@@ -95,7 +95,7 @@ def webp_residual_encode(
     best: tuple[float, bytes] | None = None
     smallest: bytes | None = None
     for d in factors:
-        lo, hi, fit = 0, 100, None
+        lo, hi, fit = 1, 100, None
         while lo <= hi:  # largest quality within the budget
             q = (lo + hi) // 2
             data, rec = _code(res, d, q)

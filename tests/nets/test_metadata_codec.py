@@ -16,7 +16,7 @@ from rawkit.nets.metadata_codec import SCALE_TABLE, STEP_TABLE, MetadataCodecNet
 
 def _net(seed: int = 0, rates: int = 5) -> MetadataCodecNet:
     return MetadataCodecNet(
-        latent_channels=4, width=8, guide_width=4, rates=rates, seed=seed
+        latent_channels=4, global_channels=4, width=8, guide_width=4, rates=rates, seed=seed
     ).eval()
 
 
@@ -45,10 +45,11 @@ def test_round_trip_reproduces_the_latents_exactly(h, w, rate, seed, data_seed, 
     assert len(code.payload) % 4 == 0
     dec = net.decompress(code.payload, x, b, rate=rate, check=code.check)
     assert torch.equal(dec.symbols, code.symbols)
-    assert torch.equal(dec.y_hat, code.y_hat)
+    assert torch.equal(dec.y_hat, code.y_hat) and torch.equal(dec.z_hat, code.z_hat)
     assert dec.raw.shape == (1, 4, h, w)
     # The reconstruction is the decoder applied to exactly those latents.
-    assert torch.equal(dec.raw, net.synthesize(code.y_hat, x, b))
+    with torch.no_grad():
+        assert torch.equal(dec.raw, net.synthesize(code.y_hat, code.z_hat, x, b))
 
 
 def test_estimated_bits_are_the_discretised_gaussian_and_match_the_payload():
@@ -78,6 +79,8 @@ def test_steps_and_scales_are_on_their_tables():
     r, x, b = _inputs(24, 40, 3)
     code = net.compress(r, x, b, rate=2)
     assert code.scale_index.min() >= 0 and code.scale_index.max() < len(SCALE_TABLE)
+    # global + local symbols: C_g + C * h' * w' (latent 1/8 of the packed grid, rounded up)
+    assert code.symbols.shape == (4 + 4 * 3 * 5,) and code.latent_shape == (3, 5)
     with torch.no_grad():
         step = net._step(net._guides(x, b)[2], torch.tensor([2]), hard=True)
     assert np.isin(step.numpy(), STEP_TABLE.astype(np.float32)).all()
@@ -115,11 +118,13 @@ def test_forward_trains_and_checks_shapes():
         net(r[..., :-1, :], x, b, rate=torch.tensor([1]))
 
 
-def test_untrained_decoder_starts_as_the_blind_estimate():
+def test_untrained_decoder_with_zero_latents_is_the_blind_estimate():
     net = _net(0)
     r, x, b = _inputs(16, 24, 2)
     code = net.compress(r, x, b, rate=0)
-    assert torch.allclose(net.synthesize(code.y_hat, x, b), b, atol=1e-6)
+    with torch.no_grad():
+        out = net.synthesize(torch.zeros_like(code.y_hat), torch.zeros_like(code.z_hat), x, b)
+    assert torch.allclose(out, b, atol=1e-6)
 
 
 def test_model_tag_changes_with_the_weights():

@@ -14,7 +14,8 @@ from rawkit.pipelines.base import Pipeline, PipelineConfigError
 from rawkit.pipelines.learned_metadata import LearnedMetadataConfig, LearnedMetadataPipeline
 
 TINY = LearnedMetadataConfig(
-    steps=3, batch_size=2, crop=32, latent_channels=4, width=8, guide_width=4, rates=5,
+    steps=3, batch_size=2, crop=32, latent_channels=4, global_channels=2, width=8, guide_width=4,
+    rates=5,
     lambdas=(1.0, 2.0, 3.0, 4.0, 5.0), rate=2,
 )  # fmt: skip
 
@@ -42,7 +43,7 @@ def test_encode_decode_round_trip(tiny):
     x, r = torch.from_numpy(srgb)[None], torch.from_numpy(raw)[None]
     code = tiny.net.compress(r, x, tiny.blind(x), rate=2)
     with torch.no_grad():
-        ref = tiny.net.synthesize(code.y_hat, x, tiny.blind(x)).clamp(0, 1)[0].numpy()
+        ref = tiny.net.synthesize(code.y_hat, code.z_hat, x, tiny.blind(x)).clamp(0, 1)[0].numpy()
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_array_equal(tiny.decode(srgb, meta), out)
 
@@ -131,3 +132,28 @@ def test_shipped_rate_is_monotone_and_matches_the_estimate(shipped, benchmark_pa
         errors.append(float(np.mean((out - p.packed) ** 2)))
     assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
     assert errors[-1] < errors[0]
+
+
+def test_files_round_trip_through_dng_and_png(tiny, tmp_path):
+    from rawkit.data import synthesize, write_pair_dng
+    from rawkit.io import read_raw, write_image
+    from rawkit.pipelines.learned_metadata import decode_files, encode_files
+
+    pair = synthesize("kodim19", camera="nikon_d5100", seed=1, max_side=64)
+    dng = write_pair_dng(tmp_path / "a.dng", pair.raw, pair.camera, pair.params)
+    png = write_image(tmp_path / "a.png", pair.srgb, bit_depth=16)
+    meta = encode_files(dng, png, tmp_path / "a.bin", rate=3, pipeline=tiny)
+    data = meta.read_bytes()
+    assert data[:4] == b"RKLM" and data[5] == 3
+    with pytest.raises(FileExistsError):
+        encode_files(dng, png, meta, pipeline=tiny)
+    out = decode_files(png, meta, tmp_path / "out.dng", pipeline=tiny)
+    back = read_raw(out)
+    assert back.mosaic.shape == (1, *pair.srgb.shape[-2:])
+    (tmp_path / "bad.bin").write_bytes(data[:-2])
+    with pytest.raises(BitstreamError, match="truncated"):
+        decode_files(png, tmp_path / "bad.bin", tmp_path / "bad.dng", pipeline=tiny)
+    assert not (tmp_path / "bad.dng").exists()
+    small = write_image(tmp_path / "small.png", pair.srgb[:, :32, :32], bit_depth=8)
+    with pytest.raises(ValueError, match="same size"):
+        encode_files(dng, small, tmp_path / "b.bin", pipeline=tiny)
