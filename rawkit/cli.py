@@ -240,7 +240,12 @@ def demo(
     plt.close(fig)
     learned = [k for k, p in tm.pipelines.items() if p.learned]
     best = "non_local" if "non_local" in est else (learned or list(est))[-1]
-    _write_raw(files[1], np.clip(est[best], 0.0, 1.0), camera_name=cfg.camera, overwrite=overwrite)
+    from rawkit.data.synth import resolve_camera
+    from rawkit.io import write_reconstruction_dng
+
+    write_reconstruction_dng(files[1], est[best], np.asarray(pair.srgb),
+                             pattern=resolve_camera(cfg.camera).pattern,
+                             camera_name=f"rawkit {best}", overwrite=overwrite)  # fmt: skip
     with rawpy.imread(str(files[1])) as r:
         shape = r.postprocess(no_auto_bright=True, output_bps=8).shape
     print(
@@ -364,69 +369,42 @@ def _build_prior(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_raw(path: Path, packed: np.ndarray, *, camera_name: str, overwrite: bool) -> None:
-    """Write packed RAW ``(4, h, w)`` in [0, 1] as .dng, .npy (AIM22) or .png (16-bit mosaic)."""
-    import rawkit.io as rio
-    from rawkit.cfa import unpack
-    from rawkit.isp import builtin_camera, denormalize_levels, illuminant_xy
-
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        rio.write_aim22_raw(path, packed, overwrite=overwrite)
-        return
-    camera = builtin_camera(camera_name)
-    mosaic = unpack(packed, pattern=camera.pattern)
-    if suffix == ".dng":
-        raw = denormalize_levels(
-            mosaic, black_level=camera.black_level, white_level=camera.white_level
-        )
-        neutral = camera.neutral(illuminant_xy("daylight", cct=6504)).numpy()  # sRGB white (D65)
-        rio.write_dng(path, raw, pattern=camera.pattern, black_level=camera.black_level,
-                      white_level=camera.white_level, as_shot_neutral=neutral / neutral.max(),
-                      color_matrix=camera.xyz_to_cam, camera_name=f"rawkit {camera.name}",
-                      overwrite=overwrite)  # fmt: skip
-    elif suffix == ".png":
-        rio.write_image(path, mosaic, bit_depth=16, overwrite=overwrite)
-    else:
-        raise ValueError(f"-o/--out: expected a .dng, .npy or .png file name, got {path.name!r}")
-
-
 def _reconstruct(args: argparse.Namespace) -> int:
-    import rawkit.io as rio
-    from rawkit.io import check_writable
     from rawkit.pipelines import Pipeline, pretrained
+    from rawkit.pipelines.photo import (
+        DEFAULT_PHOTO_METHOD,
+        default_photo_pipeline,
+        plan_photo_jobs,
+        reconstruct_photo,
+    )
 
-    inputs = [Path(p) for p in args.inputs]
-    out = Path(args.out)
-    if len(inputs) > 1 and out.suffix:
-        raise CLIError("-o/--out: with several inputs, -o must be a folder")
-    dests = [out if out.suffix else out / f"{src.stem}.{args.format}" for src in inputs]
-    for src, dest in zip(inputs, dests, strict=True):  # every input and output before any work
-        if not src.is_file():
-            raise FileNotFoundError(f"{src}: no such sRGB image")
-        if dest.suffix.lower() not in (".dng", ".npy", ".png"):
-            raise CLIError(f"-o/--out: expected a .dng, .npy or .png file name, got {dest.name!r}")
-        if dest.exists() and not args.overwrite:
-            check_writable(dest, overwrite=False)
-    pipe = Pipeline.load(args.pipeline) if args.pipeline else pretrained(args.method)
+    # every input and output is checked before any model is loaded or any work starts
+    jobs = plan_photo_jobs(args.inputs, args.out, format=f".{args.format}",
+                           overwrite=args.overwrite)  # fmt: skip
+    if args.pipeline:
+        pipe = Pipeline.load(args.pipeline)
+    elif args.method in (None, DEFAULT_PHOTO_METHOD):
+        pipe = default_photo_pipeline()
+    else:
+        pipe = pretrained(args.method)
     if pipe.stores_metadata:
         raise CLIError(
-            f"{pipe.name} needs per-image metadata besides the sRGB; rawkit reconstruct takes "
-            "sRGB images only"
+            f"--method: {pipe.name} needs per-image metadata besides the sRGB; rawkit "
+            "reconstruct takes sRGB images only"
         )
-    camera = str(args.camera or pipe.info.get("camera") or getattr(pipe.config, "camera", None)
-                 or "nikon_d5100")  # fmt: skip
-    tiles = {"tile": args.tile} if pipe.tileable else {}
-    for src, dest in zip(inputs, dests, strict=True):
-        srgb = rio.read_image(src).image
-        if srgb.shape[0] != 3:
-            raise CLIError(f"{src}: expected an RGB image, got {srgb.shape[0]} channels")
-        h, w = srgb.shape[-2:]
-        srgb = np.ascontiguousarray(srgb[:, : h - h % 2, : w - w % 2])  # even for the Bayer grid
-        packed = pipe.reconstruct(srgb, progress=True, **tiles)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        _write_raw(dest, np.clip(packed, 0.0, 1.0), camera_name=camera, overwrite=args.overwrite)
-        print(f"{src} -> {dest}")
+    for job in jobs:
+        res = reconstruct_photo(job, pipe, overwrite=args.overwrite, progress=True)
+        for note in res.notes:
+            print(f"note: {job.src.name}: {note}")
+        print(f"{job.src} -> {res.dest}")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from rawkit.pipelines.photo import render_raw_file
+
+    out = render_raw_file(args.input, args.out, overwrite=args.overwrite)
+    print(f"{args.input} -> {out}")
     return 0
 
 
@@ -543,29 +521,45 @@ def _parser() -> argparse.ArgumentParser:
 
     p_rec = sub.add_parser(
         "reconstruct",
-        help="reconstruct RAW from sRGB images with a trained pipeline",
+        help="reconstruct camera RAW from photos (JPEG/PNG/TIFF) as DNG, .npy or .png",
         description=(
-            "Reconstruct camera RAW from sRGB images (.jpg/.png) with a saved pipeline "
-            "(--pipeline, from 'rawkit train') or a registered method's shipped weights "
-            "(--method). The output kind follows the extension of -o: .dng (a DNG that "
-            "LibRaw opens, with the camera's pattern, levels and colour matrix and a D65 "
-            "as-shot neutral), .npy (AIM22 layout: (H/2, W/2, 4) uint16, white level 1024) "
-            "or .png (the Bayer mosaic as a 16-bit grey image). With several inputs -o is a "
-            "folder and --format picks the kind. Odd image sizes lose their last row/column."
+            "Reconstruct camera RAW from photos (.jpg/.png/.tif, 8 or 16 bit; grey and RGBA "
+            "are converted, EXIF orientation applied). Without --method or --pipeline the "
+            "method is the blind inverse of LibRaw's rendering (blind_unprocess), right for "
+            "a photo from an unknown camera; --method NAME uses a registered method with its "
+            "shipped weights, --pipeline FOLDER your own trained pipeline. The output kind "
+            "follows the extension of -o: .dng (a Bayer DNG whose as-shot neutral, colour "
+            "matrix and white level are fitted so that a raw editor renders it back to the "
+            "photo), .npy (AIM22 layout: (H/2, W/2, 4) uint16, white level 1024) or .png (the "
+            "Bayer mosaic as a 16-bit grey image). With several inputs -o is a folder and "
+            "--format picks the kind. Odd sizes lose their last row/column. Everything is "
+            "checked before any work starts."
         ),
     )
-    p_rec.add_argument("inputs", nargs="+", help="sRGB .jpg/.png files")
+    p_rec.add_argument("inputs", nargs="+", help="photos (.jpg/.png/.tif)")
     p_rec.add_argument("-o", "--out", required=True, help="output file (.dng/.npy/.png) or folder")
-    which = p_rec.add_mutually_exclusive_group(required=True)
+    which = p_rec.add_mutually_exclusive_group()
     which.add_argument("--pipeline", help="pipeline folder written by 'rawkit train'")
     which.add_argument("--method", choices=names, metavar="METHOD",
-                       help=f"a registered method with shipped weights: {listing}")  # fmt: skip
+                       help=f"a registered method (default blind_unprocess): {listing}")  # fmt: skip
     p_rec.add_argument(
         "--format", choices=["dng", "npy", "png"], default="dng", help="kind for a folder -o"
     )
-    p_rec.add_argument("--camera", help="camera of the DNG (default: the pipeline's)")
-    p_rec.add_argument("--tile", type=int, default=512, help="tile size of the tiled inference")
-    p_rec.add_argument("--overwrite", action="store_true")
+    p_rec.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+    p_ren = sub.add_parser(
+        "render",
+        help="render a DNG or camera RAW file to sRGB with rawkit's ISP",
+        description=(
+            "Render a DNG or camera RAW file to an sRGB image with rawkit's forward ISP in "
+            "LibRaw's convention (as-shot white balance, the file's colour matrix, bilinear "
+            "demosaic, sRGB curve): check a DNG without another program. .png is 16-bit, "
+            ".jpg 8-bit."
+        ),
+    )
+    p_ren.add_argument("input", help="a .dng or camera RAW file")
+    p_ren.add_argument("-o", "--out", required=True, help="output .png or .jpg")
+    p_ren.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
     p_bench = sub.add_parser("bench", help="benchmarks")
     bsub = p_bench.add_subparsers(dest="kind", required=True)
@@ -617,8 +611,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if command == "bench":
             return _bench(args)
-        handlers = {"train": _train, "build-prior": _build_prior, "reconstruct": _reconstruct}
+        handlers = {"train": _train, "build-prior": _build_prior, "reconstruct": _reconstruct,
+                    "render": _render}  # fmt: skip
         return handlers[command](args)
+    except FileExistsError as e:
+        name = e.filename or str(e)
+        print(f"rawkit {command}: {name} exists; pass --overwrite to replace it", file=sys.stderr)
+        return 2
     except (OSError, ValueError, TypeError) as e:
         print(f"rawkit {command}: {e}", file=sys.stderr)
         return 2
