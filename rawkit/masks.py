@@ -40,6 +40,7 @@ __all__ = [
 
 #: How a per-channel quantity becomes one value per pixel.
 Reduction = Literal["max", "mean"]
+#: Every value of ``Reduction``.
 REDUCTIONS: tuple[str, ...] = ("max", "mean")
 
 

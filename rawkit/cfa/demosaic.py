@@ -44,6 +44,7 @@ from rawkit.cfa.pattern import Pattern, check_pattern
 
 __all__ = ["DemosaicMethod", "demosaic", "demosaic_bilinear", "demosaic_malvar"]
 
+#: Demosaicing methods accepted by :func:`demosaic` (``method=``).
 DemosaicMethod = Literal["bilinear", "malvar", "menon"]
 
 _RGB = "RGB"

@@ -28,6 +28,7 @@ __all__ = [
     "pattern_after_rot180",
 ]
 
+#: The four Bayer patterns, named by their 2x2 tile read row by row.
 Pattern = Literal["RGGB", "GRBG", "GBRG", "BGGR"]
 #: The four Bayer patterns rawkit supports.
 PATTERNS: tuple[str, ...] = get_args(Pattern)

@@ -44,6 +44,7 @@ from rawkit.isp import (
 
 __all__ = ["NEUTRALS", "Neutral", "libraw_crosscheck"]
 
+#: Scene lights of the LibRaw cross-check.
 Neutral = Literal["daylight", "tungsten"]
 #: Scene lights of the cross-check and their chromaticities (D65 and CIE A).
 NEUTRALS: dict[str, tuple[float, float]] = {

@@ -77,6 +77,7 @@ __all__ = [
     "split_of",
 ]
 
+#: Photo splits (by scene): train, validation, test, out-of-domain, or all.
 Split = Literal["train", "val", "test", "ood", "all"]
 
 #: Seed of the one-off shuffle that made :data:`SPLITS` (see the module docstring).

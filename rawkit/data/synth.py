@@ -80,7 +80,9 @@ __all__ = [
     "write_pair_dng",
 ]
 
+#: Who renders the sRGB of a synthetic pair: rawkit's ISP or LibRaw.
 Render = Literal["rawkit", "libraw"]
+#: Every value of ``Render``.
 RENDERS: tuple[str, ...] = ("rawkit", "libraw")
 
 #: The ``rawpy`` ``postprocess`` settings under which LibRaw's render is rawkit's

@@ -60,7 +60,9 @@ from rawkit.isp import CameraModel, ISPParams, process, random_params
 
 __all__ = ["MOTIONS", "Motion", "SyntheticVideo", "synthesize_video"]
 
+#: Camera trajectories of the synthetic videos.
 Motion = Literal["pan", "zoom", "rotate", "shake", "mixed", "static"]
+#: Every value of ``Motion``.
 MOTIONS: tuple[str, ...] = ("pan", "zoom", "rotate", "shake", "mixed", "static")
 
 _EDGE = 1.5  # pixels: a bilinear sample's support reaches this far (sqrt(2) rounded up)

@@ -14,6 +14,7 @@ __all__ = ["Layout", "LAYOUTS", "as_param", "check_image", "check_layout_shape"]
 #: How a RAW is laid out: Bayer mosaic ``(*, 1, H, W)``, packed ``(*, 4, H/2, W/2)`` or a
 #: demosaiced camera-RGB image ``(*, 3, H, W)``.
 Layout = Literal["mosaic", "packed", "rgb"]
+#: Every value of ``Layout``: Bayer mosaic, packed RAW or RGB.
 LAYOUTS: tuple[str, ...] = ("mosaic", "packed", "rgb")
 _CHANNELS = {"mosaic": "1", "packed": "4", "rgb": "3"}
 

@@ -54,6 +54,7 @@ __all__ = [
     "xy_to_xyz",
 ]
 
+#: Scene illuminants known to the camera models and ISP parameters.
 Illuminant = Literal["daylight", "tungsten", "fluorescent", "fluorescent_f11"]
 #: CIE 1931 2-degree chromaticities of the fixed illuminants (CIE 15:2004 Tables T.3 and T.8,
 #: as colour-science's ``CCS_ILLUMINANTS`` list them).

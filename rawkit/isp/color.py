@@ -79,6 +79,7 @@ BRADFORD: tuple[tuple[float, ...], ...] = (
 
 #: How a camera matrix becomes a camera <-> sRGB transform: see the module docstring.
 Convention = Literal["libraw", "dng"]
+#: Every value of ``Convention``: LibRaw's colour pipeline or the DNG specification's.
 CONVENTIONS: tuple[str, ...] = ("libraw", "dng")
 
 _MAX_COND = 1e8  # a colour matrix worse conditioned than this is treated as singular

@@ -64,10 +64,12 @@ __all__ = ["HEADS", "OUTPUTS", "Head", "Output", "UNet", "count_parameters"]
 
 #: What the network predicts: packed RAW at half resolution, or RAW-RGB at full resolution.
 Output = Literal["packed", "rgb"]
+#: Outputs of :class:`UNet`: packed RAW or RGB.
 OUTPUTS: tuple[str, ...] = ("packed", "rgb")
 
 #: Output non-linearity: a sigmoid (values in (0, 1)) or none.
 Head = Literal["sigmoid"] | None
+#: Output heads of :class:`UNet`: a sigmoid, or none (linear).
 HEADS: tuple[str | None, ...] = ("sigmoid", None)
 
 _SLOPE = 0.2  # LeakyReLU negative slope

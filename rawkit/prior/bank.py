@@ -89,12 +89,14 @@ __all__ = [
     "build_prior_bank",
 ]
 
+#: The ``format`` field of a saved prior bank's JSON.
 FORMAT_NAME = "rawkit.PriorBank"
 #: The file format version :meth:`PriorBank.save` writes and the newest it reads.
 FORMAT_VERSION = 1
 
 #: Clustering and grouping measure: inner product (the paper) or squared L2 distance.
 Metric = Literal["ip", "l2"]
+#: Every value of ``Metric``: inner product or L2.
 METRICS: tuple[str, ...] = ("ip", "l2")
 
 _ARRAYS = ("features", "srgb", "raw")

@@ -61,6 +61,7 @@ __all__ = ["INDEX_KINDS", "IndexKind", "build_index", "faiss_threads", "topk", "
 
 #: faiss index families :func:`build_index` makes (all with inner product).
 IndexKind = Literal["flat", "ivf", "hnsw"]
+#: Every value of ``IndexKind`` (faiss flat, IVF or HNSW index).
 INDEX_KINDS: tuple[str, ...] = ("flat", "ivf", "hnsw")
 
 
