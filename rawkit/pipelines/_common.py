@@ -8,6 +8,7 @@ prior bank records its encoder's).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -23,9 +24,11 @@ from rawkit._checks import check_choice, check_int, check_seed
 from rawkit.data.pairs import Pair
 from rawkit.engine import LossFn, TrainHistory, distributed_context, train
 from rawkit.losses import l2_ssim_loss
+from rawkit.pipelines.base import PipelineConfig, setting
 
 __all__ = [
     "SCHEDULES",
+    "CropTrainingConfig",
     "RandomCrops",
     "TrainResult",
     "crops_length",
@@ -120,6 +123,28 @@ class RandomCrops(Dataset):
 
 #: Learning-rate schedules of the pipelines' trainers.
 SCHEDULES: tuple[str, ...] = ("cosine", "constant")
+
+
+@dataclasses.dataclass(frozen=True)
+class CropTrainingConfig(PipelineConfig):
+    """Settings of a network trained on random crops with PriorRAW's Eq. 9, defined once.
+
+    The configs of the sRGB-only U-Net and of PriorRAW's reconstructor (Alg. 3) extend
+    it, so both train with the same knobs and defaults (the equal-budget comparison).
+
+    Example:
+        >>> CropTrainingConfig(steps=10).replace(crop=64).crop
+        64
+    """
+
+    steps: int = setting(500, "optimiser steps", minimum=1)
+    batch_size: int = setting(8, "crops per step", minimum=1)
+    crop: int = setting(96, "sRGB crop side in pixels (even, >= 22 for SSIM)", minimum=22,
+                        even=True)  # fmt: skip
+    lr: float = setting(1e-3, "Adam learning rate", positive=True)
+    schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
+    alpha: float = setting(1.0, "weight of L2 in the loss (Eq. 9)", minimum=0.0)
+    beta: float = setting(1.0, "weight of 1 - SSIM in the loss (Eq. 9; 0: plain L2)", minimum=0.0)
 
 
 def lr_scheduler(schedule: str, steps: int) -> Any:

@@ -45,34 +45,26 @@ from rawkit.data.pairs import PairSet
 from rawkit.io import aim22_val_rgb, check_writable, read_aim22_rgb, write_aim22_raw
 from rawkit.nets import UNet
 from rawkit.pipelines._common import (
-    SCHEDULES,
+    CropTrainingConfig,
     RandomCrops,
     TrainResult,
     crops_length,
     eq9_loss,
     train_on_crops,
 )
-from rawkit.pipelines.base import Pipeline, PipelineConfig, check_srgb, register, setting
+from rawkit.pipelines.base import Pipeline, check_srgb, register, setting
 from rawkit.pipelines.priorraw.alg3 import reconstruct
 
 __all__ = ["SRGBUNet", "SRGBUNetConfig", "predict", "train_unet", "write_submission"]
 
 
 @dataclasses.dataclass(frozen=True)
-class SRGBUNetConfig(PipelineConfig):
-    """Settings of the sRGB-only U-Net and its training (the AIM22 baseline)."""
+class SRGBUNetConfig(CropTrainingConfig):
+    """Settings of the sRGB-only U-Net (the AIM22 baseline); its training settings are
+    :class:`~rawkit.pipelines._common.CropTrainingConfig`'s, as PriorRAW's Alg. 3."""
 
     width: int = setting(16, "U-Net width", minimum=1)
     depth: int = setting(4, "U-Net depth (4: down to 1/16)", minimum=1)
-    steps: int = setting(500, "optimiser steps", minimum=1)
-    batch_size: int = setting(8, "crops per step", minimum=1)
-    crop: int = setting(
-        96, "sRGB crop side in pixels (even, >= 22 for SSIM)", minimum=22, even=True
-    )
-    lr: float = setting(1e-3, "Adam learning rate", positive=True)
-    schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
-    alpha: float = setting(1.0, "weight of L2 in the loss (PriorRAW Eq. 9)", minimum=0.0)
-    beta: float = setting(1.0, "weight of 1 - SSIM in the loss (0: plain L2)", minimum=0.0)
 
 
 _D = SRGBUNetConfig()

@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 
 from rawkit.nets import ABLATIONS
-from rawkit.pipelines._common import SCHEDULES
-from rawkit.pipelines.base import PipelineConfig, setting
+from rawkit.pipelines._common import SCHEDULES, CropTrainingConfig
+from rawkit.pipelines.base import setting
 
 __all__ = ["ABLATION_CHOICES", "DEFAULTS", "SCHEDULES", "SEARCHES", "TABLE1", "PriorRAWConfig"]
 
@@ -27,8 +27,12 @@ ABLATION_CHOICES: tuple[str, ...] = ("assembled", *ABLATIONS)
 
 
 @dataclasses.dataclass(frozen=True)
-class PriorRAWConfig(PipelineConfig):
+class PriorRAWConfig(CropTrainingConfig):
     """Settings of PriorRAW: the Table 1 row, Alg. 1 (encoder), Alg. 2 (bank), Alg. 3.
+
+    The Alg. 3 training settings (``steps``, ``batch_size``, ``crop``, ``lr``,
+    ``schedule`` and Eq. 9's ``alpha``, ``beta``) come from
+    :class:`~rawkit.pipelines._common.CropTrainingConfig`, shared with the U-Net.
 
     Example:
         >>> row = PriorRAWConfig(steps=300).replace(**TABLE1["cluster_group"])
@@ -64,15 +68,6 @@ class PriorRAWConfig(PipelineConfig):
     width: int = setting(16, "reconstructor U-Net width", minimum=1)
     depth: int = setting(4, "reconstructor U-Net depth (4: down to 1/16)", minimum=1)
     heads: int = setting(1, "attention heads over the bank (Eq. 8)", minimum=1)
-    steps: int = setting(500, "Alg. 3 optimiser steps", minimum=1)
-    batch_size: int = setting(8, "Alg. 3 crops per step", minimum=1)
-    crop: int = setting(
-        96, "Alg. 3 sRGB crop side in pixels (even, >= 22 for SSIM)", minimum=22, even=True
-    )
-    lr: float = setting(1e-3, "Alg. 3 Adam learning rate", positive=True)
-    schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
-    alpha: float = setting(1.0, "weight of L2 in Eq. 9", minimum=0.0)
-    beta: float = setting(1.0, "weight of 1 - SSIM in Eq. 9", minimum=0.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
