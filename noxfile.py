@@ -1,4 +1,4 @@
-"""nox sessions: tests, demo, docs, bench, lint.
+"""nox sessions: tests, demo, docs, bench, lint, fuzz.
 
 Every session installs the CPU build of ``torch==2.13.0`` *first*, then the project, so
 that no step resolves an unpinned torch to a multi-GB CUDA build.
@@ -75,3 +75,27 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "rawkit", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "rawkit", "tests", "noxfile.py")
     session.run("mypy", "rawkit")
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing (atheris) of every file reader: 1e5 inputs each by default.
+
+    ``nox -s fuzz -- raw -runs=1000`` fuzzes one reader with any libFuzzer flags.
+    """
+    _install(session)
+    session.install("atheris")
+    targets = ["raw", "npy", "image", "bank", "ckpt", "meta"]
+    if session.posargs:
+        targets, flags = [session.posargs[0]], list(session.posargs[1:])
+    else:
+        flags = ["-runs=100000"]
+    for target in targets:
+        session.run(
+            "python",
+            "tests/io/_fuzz_readers.py",
+            target,
+            "-timeout=30",
+            "-rss_limit_mb=4096",
+            *flags,
+        )

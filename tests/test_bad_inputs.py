@@ -272,7 +272,7 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.bench.harness.run_speed": "no array input (names, settings, models, records)",
     "rawkit.bench.harness.speed_suites": "no arguments",
     "rawkit.bench.harness.thread_count": "no array input (names, settings, models, records)",
-    "rawkit.bench.harness.write_json": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.bench.harness.write_json": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.bench.overexposure
     "rawkit.bench.overexposure.main": "no array input (names, settings, models, records)",
     "rawkit.bench.overexposure.overexposure_data": "no array input (names, settings, models, records)",
@@ -289,10 +289,10 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.bench.quality.quality_goals": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.reconstruct_all": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.reconstruction_peak_memory": "no array input (names, settings, models, records)",
-    "rawkit.bench.quality.run_quality": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.bench.quality.run_quality": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     "rawkit.bench.quality.synthetic_pairs": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.train_methods": "no array input (names, settings, models, records)",
-    "rawkit.bench.quality.write_quality_json": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.bench.quality.write_quality_json": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.bench.speed_cfa
     "rawkit.bench.speed_cfa.cfa_suite": "no array input (names, settings, models, records)",
     # rawkit.bench.speed_isp
@@ -335,7 +335,7 @@ NO_TENSOR_INPUT: dict[str, str] = {
     # rawkit.data.synth
     "rawkit.data.synth.check_seed": "no array input (names, settings, models, records)",
     "rawkit.data.synth.libraw_params": "no array input (names, settings, models, records)",
-    "rawkit.data.synth.libraw_render": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.data.synth.libraw_render": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     "rawkit.data.synth.load_input_photo": "no array input (names, settings, models, records)",
     "rawkit.data.synth.resolve_camera": "no array input (names, settings, models, records)",
     # rawkit.engine.distributed
@@ -346,27 +346,27 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.engine.distributed.init_distributed": "no array input (names, settings, models, records)",
     "rawkit.engine.distributed.is_distributed": "no arguments",
     # rawkit.engine.loop
-    "rawkit.engine.loop.train": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.engine.loop.train": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.engine.state
     "rawkit.engine.state.TrainHistory": "settings/result record: no array fields",
-    "rawkit.engine.state.latest_checkpoint": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.engine.state.load_training_state": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.engine.state.latest_checkpoint": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.engine.state.load_training_state": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.io._atomic
-    "rawkit.io._atomic.atomic_write": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.io._atomic.check_writable": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.io._atomic.atomic_write": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.io._atomic.check_writable": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.io.aim22
-    "rawkit.io.aim22.aim22_pairs": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.io.aim22.aim22_val_rgb": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.io.aim22.read_aim22_raw": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.io.aim22.read_aim22_rgb": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.io.aim22.aim22_pairs": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.io.aim22.aim22_val_rgb": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.io.aim22.read_aim22_raw": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.io.aim22.read_aim22_rgb": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.io.bitstream
     "rawkit.io.bitstream.MetadataHeader": "settings/result record: no array fields",
     "rawkit.io.bitstream.pack_metadata": "no array input (names, settings, models, records)",
     "rawkit.io.bitstream.unpack_metadata": "no array input (names, settings, models, records)",
     # rawkit.io.checkpoint
     "rawkit.io.checkpoint.Checkpoint": "result record returned by load_checkpoint, not an entry point for user arrays",
-    "rawkit.io.checkpoint.load_checkpoint": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.io.checkpoint.load_weights": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.io.checkpoint.load_checkpoint": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.io.checkpoint.load_weights": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.io.dng
     "rawkit.io.dng.illuminant_code": "no array input (names, settings, models, records)",
     "rawkit.io.dng.illuminant_name": "no array input (names, settings, models, records)",
@@ -375,12 +375,12 @@ NO_TENSOR_INPUT: dict[str, str] = {
     # rawkit.io.images
     "rawkit.io.images.LoadedImage": "result record returned by read_image, not an entry point for user arrays",
     "rawkit.io.images.Photo": "result record returned by read_photo, not an entry point for user arrays",
-    "rawkit.io.images.read_image": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.io.images.read_photo": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.io.images.read_image": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.io.images.read_photo": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.io.raw
     "rawkit.io.raw.RawImage": "result record returned by read_raw, not an entry point for user arrays",
-    "rawkit.io.raw.read_camera": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.io.raw.read_raw": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.io.raw.read_camera": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.io.raw.read_raw": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.isp.camera
     "rawkit.isp.camera.CameraFit": "settings/result record: no array fields",
     "rawkit.isp.camera.CameraModel": "settings/result record: no array fields",
@@ -448,8 +448,8 @@ NO_TENSOR_INPUT: dict[str, str] = {
     # rawkit.pipelines.learned_metadata
     "rawkit.pipelines.learned_metadata.LearnedMetadataConfig": "settings/result record: no array fields",
     "rawkit.pipelines.learned_metadata.LearnedMetadataPipeline": "settings/result record: no array fields",
-    "rawkit.pipelines.learned_metadata.decode_files": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.pipelines.learned_metadata.encode_files": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.pipelines.learned_metadata.decode_files": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.pipelines.learned_metadata.encode_files": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.pipelines.metadata_rd
     "rawkit.pipelines.metadata_rd.rbf_curve": "no array input (names, settings, models, records)",
     # rawkit.pipelines.nn_search
@@ -464,19 +464,19 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.pipelines.photo.PhotoJob": "settings/result record: no array fields",
     "rawkit.pipelines.photo.PhotoResult": "settings/result record: no array fields",
     "rawkit.pipelines.photo.default_photo_pipeline": "no arguments",
-    "rawkit.pipelines.photo.plan_photo_jobs": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.pipelines.photo.plan_photo_jobs": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     "rawkit.pipelines.photo.reconstruct_photo": "no array input (names, settings, models, records)",
-    "rawkit.pipelines.photo.render_raw_file": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.pipelines.photo.render_raw_file": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.pipelines
     "rawkit.pipelines.pretrained": "no array input (names, settings, models, records)",
     # rawkit.pipelines.priorraw.alg1
     "rawkit.pipelines.priorraw.alg1.build_encoder": "no array input (names, settings, models, records)",
-    "rawkit.pipelines.priorraw.alg1.train_encoder": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.pipelines.priorraw.alg1.train_encoder": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.pipelines.priorraw.alg2
     "rawkit.pipelines.priorraw.alg2.build_bank": "no array input (names, settings, models, records)",
     "rawkit.pipelines.priorraw.alg2.reference_set": "no array input (names, settings, models, records)",
     # rawkit.pipelines.priorraw.alg3
-    "rawkit.pipelines.priorraw.alg3.train_reconstructor": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.pipelines.priorraw.alg3.train_reconstructor": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.pipelines.priorraw.config
     "rawkit.pipelines.priorraw.config.PriorRAWConfig": "settings/result record: no array fields",
     # rawkit.pipelines.priorraw.pipeline
@@ -492,14 +492,14 @@ NO_TENSOR_INPUT: dict[str, str] = {
     # rawkit.pipelines.unet_baseline
     "rawkit.pipelines.unet_baseline.SRGBUNet": "settings/result record: no array fields",
     "rawkit.pipelines.unet_baseline.SRGBUNetConfig": "settings/result record: no array fields",
-    "rawkit.pipelines.unet_baseline.train_unet": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
-    "rawkit.pipelines.unet_baseline.write_submission": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.pipelines.unet_baseline.train_unet": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.pipelines.unet_baseline.write_submission": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.pipelines.video
     "rawkit.pipelines.video.VideoConfig": "settings/result record: no array fields",
     "rawkit.pipelines.video.VideoPipeline": "settings/result record: no array fields",
     "rawkit.pipelines.video.decode_keyframes": "no array input (names, settings, models, records)",
     "rawkit.pipelines.video.keyframe_indices": "no array input (names, settings, models, records)",
-    "rawkit.pipelines.video.read_video_frames": "takes paths: fuzzed by tests/io/test_fuzz_readers.py",
+    "rawkit.pipelines.video.read_video_frames": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     "rawkit.pipelines.video.synthetic_videos": "no array input (names, settings, models, records)",
     "rawkit.pipelines.video.video_pairs": "no array input (names, settings, models, records)",
     # rawkit.prior.bank

@@ -47,6 +47,30 @@ __all__ = [
 AIM22_MAX = 1024
 
 
+def _check_npy_header(p: Path) -> None:
+    """Parse the ``.npy`` header first: a corrupt header, an object dtype or data that the
+    file is too short to hold is refused before NumPy allocates the array."""
+    size = p.stat().st_size
+    try:
+        with open(p, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            start = f.tell()
+    except Exception as e:  # ValueError, SyntaxError, TokenError, EOFError, ...
+        raise FileFormatError(p, f"corrupt .npy header ({type(e).__name__}: {e})") from e
+    if dtype.hasobject:
+        raise ValueError(f"{p}: holds Python objects (pickled), expected a uint16 array")
+    need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if start + need > size:
+        raise FileFormatError(
+            p,
+            f"truncated .npy file: its header says {need} bytes of data, the file has {size - start}",
+        )
+
+
 def read_aim22_raw(path: PathLike, *, normalize: bool = True) -> np.ndarray:
     """Read an AIM22 RAW ``.npy`` as a packed RAW ``(4, h, w)``.
 
@@ -78,14 +102,15 @@ def read_aim22_raw(path: PathLike, *, normalize: bool = True) -> np.ndarray:
     fmt = sniff_format(p)
     if fmt != "npy":
         raise FileFormatError(p, f"content is {describe_format(fmt)}, not a NumPy .npy array")
+    _check_npy_header(p)
     try:
         arr = np.load(p, allow_pickle=False)
     except ValueError as e:
         if "allow_pickle" in str(e) or "pickle" in str(e):
             raise ValueError(f"{p}: holds Python objects (pickled), expected a uint16 array") from e
         raise FileFormatError(p, f"truncated or corrupt .npy file ({e})") from e
-    except (EOFError, OSError) as e:
-        raise FileFormatError(p, f"truncated or corrupt .npy file ({e})") from e
+    except Exception as e:  # np.load parses the header with ast: any error means corrupt
+        raise FileFormatError(p, f"truncated or corrupt .npy file ({type(e).__name__}: {e})") from e
     if arr.dtype != np.uint16:
         raise ValueError(f"{p}: expected dtype uint16, got {arr.dtype}")
     if arr.ndim != 3 or arr.shape[2] != 4 or arr.shape[0] == 0 or arr.shape[1] == 0:

@@ -435,6 +435,10 @@ def _libraw_read(p: Path, *, is_dng: bool = False, problem: str = "") -> dict[st
         ) from e
     except rawpy.LibRawError as e:
         raise FileFormatError(p, f"LibRaw failed: {type(e).__name__}: {_libraw_message(e)}") from e
+    except NotImplementedError as e:  # rawpy: a filter layout it cannot describe
+        raise UnsupportedRawError(
+            p, f"colour filter layout that rawpy cannot describe ({e}); corrupt or exotic file"
+        ) from e
 
 
 def _matrix3(m: np.ndarray) -> Matrix3:

@@ -1,0 +1,71 @@
+"""Short fuzz run of every file reader: mutated valid files raise only documented errors.
+
+The long, coverage-guided run is ``nox -s fuzz`` (atheris, ``tests/io/_fuzz_readers.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _fuzz_readers import TARGETS, suffix_for  # noqa: E402
+
+_EXTREMES = [b"\x00\x00\x00\x00", b"\xff\xff\xff\xff", b"\xff\xff\xff\x7f", b"\x00\x00\x01\x00"]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
+    """A seed file with a few random edits: byte flips, 4-byte extremes, cuts, inserts."""
+    data = bytearray(draw(st.sampled_from(seeds)))
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["flip", "extreme", "cut", "insert", "header"]))
+        n = len(data)
+        if n == 0:
+            break
+        pos = draw(st.integers(0, n - 1))
+        if kind == "flip":
+            data[pos] ^= draw(st.integers(1, 255))
+        elif kind == "extreme":
+            data[pos : pos + 4] = draw(st.sampled_from(_EXTREMES))
+        elif kind == "cut":
+            del data[pos:]
+        elif kind == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=16))
+        else:  # mutate the first bytes, where headers and offsets live
+            hp = draw(st.integers(0, min(n, 256) - 1))
+            data[hp] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_seeds_are_read(name):
+    target = TARGETS[name]
+    for seed in target.seeds():
+        target.read(_write(target, seed))  # valid files read without error
+
+
+def _write(target, data: bytes) -> Path:
+    from _fuzz_readers import WORK
+
+    p = WORK / f"seed{suffix_for(target, data)}"
+    p.write_bytes(data)
+    return p
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_mutated_files_raise_only_documented_errors(name):
+    target = TARGETS[name]
+    seeds = target.seeds()
+
+    @settings(max_examples=40, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(data=mutated(seeds))
+    def run(data: bytes) -> None:
+        target.run(data, suffix_for(target, data))
+
+    run()
