@@ -84,3 +84,22 @@ def test_errors():
         predict(torch.rand(3, 8, 8), torch.nn.Identity())
     with pytest.raises(FileNotFoundError):
         train_unet("/nonexistent/aim22", **KW)
+
+
+def test_submission_checks_every_input_before_writing(tmp_path):
+    net = UNet(width=4, depth=1, seed=0)
+    good = np.random.default_rng(0).random((3, 16, 16)).astype(np.float32)
+    out = tmp_path / "sub"
+    for bad, exc in [
+        ([("a", good), ("b", good[:, :15])], ValueError),  # odd height, second input
+        ([("a", good), ("b", tmp_path / "missing.jpg")], FileNotFoundError),
+        ([("a", good), ("a", good)], ValueError),  # the same name twice
+    ]:
+        with pytest.raises(exc):
+            write_submission(out, net, bad)
+        assert not out.exists()  # nothing created, nothing written
+    out.mkdir()
+    (out / "b.npy").write_bytes(b"old")
+    with pytest.raises(FileExistsError):
+        write_submission(out, net, [("a", good), ("b", good)])
+    assert sorted(p.name for p in out.iterdir()) == ["b.npy"]  # "a" was not written first
