@@ -49,7 +49,7 @@ import errno
 import os
 from pathlib import Path
 
-from rawkit.pipelines import baselines, blind, priorraw, rbf, tiling, unet_baseline
+from rawkit.pipelines import baselines, blind, priorraw, rbf, tiling, unet_baseline, video
 from rawkit.pipelines._common import RandomCrops, TrainResult, module_id
 from rawkit.pipelines.base import (
     NotFittedError,
@@ -118,6 +118,7 @@ __all__ = [
     "typical_params",
     "uniform_sampling_metadata",
     "unet_baseline",
+    "video",
     "write_submission",
 ]
 
