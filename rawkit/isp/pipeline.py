@@ -80,6 +80,7 @@ __all__ = [
     "unprocess",
 ]
 
+#: Transfer functions of the forward ISP: the sRGB curve, a pure gamma, or none.
 Transfer = Literal["srgb", "gamma", "linear"]
 _TRANSFERS = ("srgb", "gamma", "linear")
 _DEMOSAICS = ("bilinear", "malvar", "menon")
@@ -643,7 +644,11 @@ def roundtrip_mask(
     the plain inverse gains (:func:`rawkit.isp.safe_gains_exact_mask`) and, if
     ``params.clip``, every camera value after inverting white balance and exposure lies
     in [0, 1] (nothing clipped); with ``transfer="gamma"``, every code value is at least
-    ``GAMMA_EPS ** (1 / gamma)`` (the darkest code :func:`rawkit.isp.gamma_encode` produces).
+    ``GAMMA_EPS ** (1 / gamma)`` (the darkest code :func:`rawkit.isp.gamma_encode` produces);
+    and the round trip is well conditioned there: the colour solve, tone curve and
+    transfer curve together amplify float rounding at most 256 times (this leaves out
+    the darkest codes of a plain gamma curve, whose slope is unbounded near black; the
+    sRGB curve's slope is at most 12.92).
 
     Args:
         srgb, camera, params, convention: as in :func:`unprocess`.
@@ -672,7 +677,47 @@ def roundtrip_mask(
     if params.transfer == "gamma":
         # gamma_encode floors linear values at GAMMA_EPS, so darker codes cannot come back.
         ok = ok & (srgb >= GAMMA_EPS ** (1.0 / params.gamma)).all(dim=-3, keepdim=True)
-    return ok
+    return ok & (_rounding_gain(srgb, cam, params, convention) <= _MAX_ROUNDING_GAIN)
+
+
+#: Largest amplification of float rounding a pixel of :func:`roundtrip_mask` may have.
+_MAX_ROUNDING_GAIN = 256.0
+
+
+def _rounding_gain(
+    srgb: torch.Tensor, cam: torch.Tensor, params: ISPParams, convention: str
+) -> torch.Tensor:
+    """How much :func:`process` amplifies the RAW's float rounding at each pixel, ``(*, 1, H, W)``.
+
+    An error ``e`` relative to the pixel's largest camera value becomes at most
+    ``||C^-1||_inf max|cam| e`` in linear sRGB (the colour solve), times the slope of the
+    tone curve, times the slope of the transfer curve at the pixel: ``12.92`` at most
+    for sRGB, but unbounded for a plain gamma near black, where a code value cannot come
+    back to float rounding however exact the other steps are (e.g. ``0.0156`` at gamma
+    2.5 amplifies rounding ~200 times).
+    """
+    t = srgb_eotf(srgb) if params.transfer == "srgb" else srgb
+    if params.transfer == "gamma":
+        t = gamma_decode(srgb, gamma=params.gamma)
+    slope = torch.ones_like(t)
+    if params.transfer == "srgb":
+        power = (1.055 / 2.4) * torch.clamp(t, min=0.0031308) ** (1.0 / 2.4 - 1.0)
+        slope = torch.where(t <= 0.0031308, torch.full_like(t, 12.92), power)
+    elif params.transfer == "gamma":
+        g = params.gamma
+        slope = torch.clamp(t, min=GAMMA_EPS) ** (1.0 / g - 1.0) / g
+    if params.tone:
+        lin = inverse_smoothstep(t.clamp(0.0, 1.0))
+        slope = slope * 6.0 * lin * (1.0 - lin)
+    norm = 1.0
+    if params.color_correction:
+        c = srgb_to_camera_matrix(
+            params.xyz_to_cam.to(torch.float64), **_matrix_kw(params, convention)
+        )
+        inv = torch.linalg.solve(c, torch.eye(3, dtype=torch.float64).expand_as(c))
+        norm = inv.abs().sum(dim=-1).amax(dim=-1).to(t.dtype)[..., None, None, None]
+    big = cam.abs().amax(dim=-3, keepdim=True)
+    return slope.amax(dim=-3, keepdim=True) * norm * torch.clamp(big, min=1.0)
 
 
 @numpy_compat
