@@ -393,7 +393,7 @@ def _reconstruct(args: argparse.Namespace) -> int:
             "reconstruct takes sRGB images only"
         )
     for job in jobs:
-        res = reconstruct_photo(job, pipe, overwrite=args.overwrite, progress=True)
+        res = reconstruct_photo(job, pipe, dng=args.dng, overwrite=args.overwrite, progress=True)
         for note in res.notes:
             print(f"note: {job.src.name}: {note}")
         print(f"{job.src} -> {res.dest}")
@@ -545,6 +545,11 @@ def _parser() -> argparse.ArgumentParser:
     p_rec.add_argument(
         "--format", choices=["dng", "npy", "png"], default="dng", help="kind for a folder -o"
     )
+    p_rec.add_argument(
+        "--dng", choices=["bayer", "linear"], default="bayer",
+        help="bayer: the reconstructed mosaic (what a camera stores; readers demosaic it); "
+        "linear: full-resolution camera RGB (a linear DNG, renders back without demosaicing)",
+    )  # fmt: skip
     p_rec.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
     p_ren = sub.add_parser(

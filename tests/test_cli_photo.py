@@ -56,3 +56,18 @@ def test_errors_are_one_line_before_any_work(photo, tmp_path, capsys):
     _one_line_error(capsys, "too small")
     assert main(["render", str(photo), "-o", str(tmp_path / "r.png")]) == 2
     _one_line_error(capsys, "photo.jpg")
+
+
+def test_linear_dng_renders_back_exactly_on_a_detailed_photo(tmp_path):
+    rng = np.random.default_rng(0)
+    src = write_image(tmp_path / "noisy.png", rng.uniform(0.05, 0.95, (3, 40, 48)), bit_depth=16)
+    for kind in ("bayer", "linear"):
+        dng = tmp_path / f"{kind}.dng"
+        assert main(["reconstruct", str(src), "-o", str(dng), "--dng", kind]) == 0
+        with rawpy.imread(str(dng)) as r:
+            out = r.postprocess(
+                use_camera_wb=True, no_auto_bright=True, gamma=(2.4, 12.92), output_bps=16,
+                adjust_maximum_thr=0.0, highlight_mode=rawpy.HighlightMode.Clip,
+            ).transpose(2, 0, 1) / 65535.0  # fmt: skip
+        psnr = 10 * np.log10(1 / np.mean((out - read_image(src).image) ** 2))
+        assert (psnr > 45) if kind == "linear" else (psnr < 30), (kind, psnr)

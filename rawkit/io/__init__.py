@@ -48,6 +48,7 @@ from rawkit.io.dng import (
     illuminant_code,
     illuminant_name,
     write_dng,
+    write_linear_dng,
 )
 from rawkit.io.dng_colour import DngColour, fit_dng_colour, write_reconstruction_dng
 from rawkit.io.images import (
@@ -70,6 +71,7 @@ __all__ = [
     "read_photo",
     "fit_dng_colour",
     "write_reconstruction_dng",
+    "write_linear_dng",
     "AIM22_MAX",
     "CHECKPOINT_FORMAT_VERSION",
     "DNG_ILLUMINANTS",

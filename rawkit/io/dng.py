@@ -54,6 +54,7 @@ __all__ = [
     "illuminant_code",
     "illuminant_name",
     "write_dng",
+    "write_linear_dng",
 ]
 
 #: EXIF ``LightSource`` codes of the CIE illuminants a DNG colour matrix is calibrated for.
@@ -231,6 +232,10 @@ def _flat_rationals(values: list[float], *, signed: bool, name: str) -> list[int
     return out
 
 
+#: Extensions of other formats that a DNG must not be written under.
+_OTHER_FORMATS = {".png", ".jpg", ".jpeg", ".npy", ".npz", ".pt", ".gif", ".bmp", ".webp", ".json"}
+
+
 def write_dng(
     path: PathLike,
     raw: Array,
@@ -291,6 +296,11 @@ def write_dng(
         a.dng True
     """
     dest = check_writable(path, overwrite=overwrite)
+    if dest.suffix.lower() in _OTHER_FORMATS:
+        raise ValueError(
+            f"path: a DNG file needs a .dng name, got {dest.suffix!r} ({dest}); a viewer "
+            "would take the file for another format"
+        )
     data = _check_raw(raw)
     check_pattern(pattern)
     white = _check_white(white_level, bit_depth)
@@ -331,6 +341,98 @@ def write_dng(
             f,
             data,
             photometric=tifffile.PHOTOMETRIC.CFA,
+            subfiletype=0,
+            compression=None,
+            software=f"rawkit {__version__}",
+            metadata=None,
+            extratags=extratags,
+        )
+    return dest
+
+
+def write_linear_dng(
+    path: PathLike,
+    rgb: Array,
+    *,
+    white_level: int,
+    as_shot_neutral: list[float] | Array,
+    color_matrix: list[list[float]] | Array,
+    calibration_illuminant: int | str = 21,
+    camera_name: str = "rawkit",
+    overwrite: bool = False,
+) -> Path:
+    """Write demosaiced camera RGB as a *linear* DNG (``LinearRaw``) that LibRaw renders.
+
+    A linear DNG holds three camera-RGB samples per pixel (PhotometricInterpretation
+    34892, DNG 1.4 section "LinearRaw"), so a reader applies white balance, colour
+    matrix and tone curve but no demosaicing: a reconstruction that has full-resolution
+    camera RGB renders back without demosaicing loss.  Same tags as :func:`write_dng`
+    except the CFA ones; black level 0.
+
+    Args:
+        path: destination ``.dng`` (its folder must exist).
+        rgb: ``(3, H, W)`` **uint16** camera RGB, ``H, W >= 22``, every value
+            ``<= white_level``.
+        white_level, as_shot_neutral, color_matrix, calibration_illuminant, camera_name,
+            overwrite: as in :func:`write_dng`.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        TypeError: ``rgb`` not uint16.  ValueError: bad shape, values above
+        ``white_level``, bad tags.  FileExistsError: exists and not ``overwrite``.
+
+    Example:
+        >>> import tempfile, pathlib, numpy as np, rawpy
+        >>> rgb = np.full((3, 32, 32), 2000, np.uint16)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = write_linear_dng(pathlib.Path(d) / "a.dng", rgb, white_level=4095,
+        ...                          as_shot_neutral=[0.5, 1, 0.7], color_matrix=np.eye(3))
+        ...     with rawpy.imread(str(p)) as r:
+        ...         print(r.raw_type, r.raw_image.shape[:2])
+        RawType.Stack (32, 32)
+    """
+    dest = check_writable(path, overwrite=overwrite)
+    if dest.suffix.lower() != ".dng":
+        raise ValueError(f"path: a DNG file needs a .dng name, got {dest.suffix!r} ({dest})")
+    check_tensor_like(rgb, "rgb")
+    arr = rgb.detach().cpu().numpy() if isinstance(rgb, torch.Tensor) else np.asarray(rgb)
+    if arr.dtype != np.uint16:
+        raise TypeError(f"rgb: expected uint16 camera values, got {arr.dtype}")
+    if arr.ndim != 3 or arr.shape[0] != 3:
+        raise ValueError(f"rgb: expected shape (3, H, W), got {tuple(arr.shape)}")
+    h, w = arr.shape[1:]
+    if h < LIBRAW_MIN_SIZE or w < LIBRAW_MIN_SIZE:
+        raise ValueError(
+            f"rgb: expected H, W >= {LIBRAW_MIN_SIZE} (LibRaw does not open smaller images), "
+            f"got H={h}, W={w}"
+        )
+    white = _check_white(white_level, None)
+    neutral = _check_neutral(as_shot_neutral)
+    matrix = _check_matrix(color_matrix)
+    illuminant = illuminant_code(calibration_illuminant)
+    name = _check_name(camera_name)
+    top = int(arr.max())
+    if top > white:
+        raise ValueError(
+            f"rgb: {int((arr > white).sum())} values above white_level={white} (max {top})"
+        )
+    extratags = [
+        (50706, "B", 4, (1, 4, 0, 0), True),
+        (50708, "s", 0, name, True),
+        (50717, "H", 1, white, True),
+        (50721, "2i", 9, tuple(_flat_rationals(matrix, signed=True, name="color_matrix")), True),
+        (50728, "2I", 3, tuple(_flat_rationals(neutral, signed=False, name="as_shot_neutral")),
+         True),
+        (50778, "H", 1, illuminant, True),
+    ]  # fmt: skip
+    with atomic_write(dest, overwrite=overwrite) as f:
+        tifffile.imwrite(
+            f,
+            np.ascontiguousarray(arr.transpose(1, 2, 0)),
+            photometric=34892,
+            planarconfig="contig",
             subfiletype=0,
             compression=None,
             software=f"rawkit {__version__}",

@@ -102,7 +102,8 @@ def fit_dng_colour(
 
     Args:
         packed: ``(4, h, w)`` packed RAW ``[R, Gr, Gb, B]`` in ``[0, 1]`` (the
-            reconstruction, black-subtracted and normalised).
+            reconstruction, black-subtracted and normalised), or ``(3, H, W)`` camera RGB
+            at every pixel (for a linear DNG, :func:`write_reconstruction_dng`).
         srgb: ``(3, 2h, 2w)`` the sRGB photo it was reconstructed from, in ``[0, 1]``.
         pattern: the Bayer pattern the DNG will use: each packed site is compared with
             the photo's pixel at that site, so no detail is averaged away.
@@ -141,11 +142,15 @@ def fit_dng_colour(
     """
     p = _as_tensor(packed, "packed")
     y = _as_tensor(srgb, "srgb")
-    if p.ndim != 3 or p.shape[0] != 4:
-        raise ValueError(f"packed: expected shape (4, h, w), got {tuple(p.shape)}")
-    if y.ndim != 3 or y.shape[0] != 3 or tuple(y.shape[1:]) != (2 * p.shape[1], 2 * p.shape[2]):
+    if p.ndim != 3 or p.shape[0] not in (3, 4):
         raise ValueError(
-            f"srgb: expected shape (3, {2 * p.shape[1]}, {2 * p.shape[2]}) to match packed "
+            f"packed: expected shape (4, h, w) (packed RAW) or (3, H, W) (camera RGB), "
+            f"got {tuple(p.shape)}"
+        )
+    f = 2 if p.shape[0] == 4 else 1
+    if y.ndim != 3 or y.shape[0] != 3 or tuple(y.shape[1:]) != (f * p.shape[1], f * p.shape[2]):
+        raise ValueError(
+            f"srgb: expected shape (3, {f * p.shape[1]}, {f * p.shape[2]}) to match packed "
             f"{tuple(p.shape)}, got {tuple(y.shape)}"
         )
     for name, v in (("low", low), ("high", high), ("min_fraction", min_fraction)):
@@ -158,13 +163,16 @@ def fit_dng_colour(
     h, w = p.shape[1:]
     step = max(1, math.ceil(math.sqrt(h * w / _MAX_SITES)))
     rows, used, sq, count = [], 0, 0.0, 0
-    sites = channel_sites(pattern)
-    for k, chans in enumerate(((0,), (1, 2), (3,))):  # camera R, G (Gr and Gb), B
+    if f == 2:  # camera R, G (Gr and Gb), B, each at its own Bayer sites
+        sites = channel_sites(pattern)
+        groups = [[(ch, *sites[ch]) for ch in chans] for chans in ((0,), (1, 2), (3,))]
+    else:  # camera RGB at every pixel
+        groups = [[(k, 0, 0)] for k in range(3)]
+    for k, group in enumerate(groups):
         cs, ts = [], []
-        for ch in chans:
-            dy, dx = sites[ch]
+        for ch, dy, dx in group:
             c = p[ch, ::step, ::step].double()
-            yy = y[:, dy :: 2 * step, dx :: 2 * step].double()
+            yy = y[:, dy :: f * step, dx :: f * step].double()
             t = srgb_eotf(yy)
             ok = ((yy > low) & (yy < high)).all(dim=0) & (c > low) & (c < high)
             cs.append(c[ok])
@@ -180,7 +188,7 @@ def fit_dng_colour(
         rows.append(row)
         sq += float(((t @ row - c) ** 2).sum())
         count += c.numel()
-    frac = used / float(p[0, ::step, ::step].numel() * 4)
+    frac = used / float(p[0, ::step, ::step].numel() * p.shape[0])
     if frac < min_fraction:
         raise ValueError(
             f"packed, srgb: only {frac:.2%} of the sites are neither clipped nor black "
@@ -225,7 +233,11 @@ def write_reconstruction_dng(
     full_scale: int = 16383,
     overwrite: bool = False,
 ) -> tuple[Any, DngColour]:
-    """Write a reconstructed packed RAW as a Bayer DNG whose colour tags fit its photo.
+    """Write a reconstruction as a DNG whose colour tags fit its photo (Bayer or linear).
+
+    A ``(4, h, w)`` packed RAW becomes a Bayer DNG (:func:`rawkit.io.write_dng`); a
+    ``(3, H, W)`` full-resolution camera RGB becomes a linear DNG
+    (:func:`rawkit.io.write_linear_dng`), which readers render without demosaicing.
 
     The tags come from :func:`fit_dng_colour`; the mosaic is stored as
     ``round(x * full_scale)`` with ``WhiteLevel = round(full_scale * exposure_scale)``
@@ -236,9 +248,10 @@ def write_reconstruction_dng(
 
     Args:
         path: ``.dng`` destination (its folder must exist).
-        packed: ``(4, h, w)`` reconstruction ``[R, Gr, Gb, B]`` in ``[0, 1]``.
-        srgb: ``(3, 2h, 2w)`` the photo in ``[0, 1]``.
-        pattern: the Bayer pattern to write.
+        packed: ``(4, h, w)`` reconstruction ``[R, Gr, Gb, B]`` in ``[0, 1]``, or
+            ``(3, H, W)`` camera RGB for a linear DNG.
+        srgb: ``(3, 2h, 2w)`` (or ``(3, H, W)``) the photo in ``[0, 1]``.
+        pattern: the Bayer pattern to write (Bayer DNG only).
         camera_name: ``UniqueCameraModel``.
         full_scale: stored value of a reconstruction value of 1, in ``[255, 65535]``;
             reduced automatically when ``full_scale * exposure_scale`` exceeds 65535.
@@ -266,7 +279,7 @@ def write_reconstruction_dng(
     """
     from rawkit.cfa import unpack
     from rawkit.io._atomic import check_writable
-    from rawkit.io.dng import write_dng
+    from rawkit.io.dng import write_dng, write_linear_dng
 
     dest = check_writable(path, overwrite=overwrite)
     if isinstance(full_scale, bool) or not isinstance(full_scale, int):
@@ -278,6 +291,14 @@ def write_reconstruction_dng(
     scale = max(fit.exposure_scale, float(p.max()), 1e-6)
     base = min(full_scale, int(65535 // scale))
     white = min(65535, max(1, round(base * fit.exposure_scale)))
+    if p.shape[0] == 3:
+        rgb = torch.round(p.clamp(min=0.0) * base).clamp(max=white).to(torch.int32)
+        write_linear_dng(
+            dest, rgb.numpy().astype(np.uint16), white_level=white,
+            as_shot_neutral=fit.as_shot_neutral, color_matrix=fit.color_matrix,
+            camera_name=camera_name, overwrite=overwrite,
+        )  # fmt: skip
+        return dest, fit
     mosaic = unpack(p.clamp(min=0.0), pattern=pattern)
     raw = torch.round(mosaic * base).clamp(max=white).to(torch.int32).numpy().astype(np.uint16)
     write_dng(
