@@ -293,6 +293,9 @@ class BankAttention(nn.Module):
         ffn_ratio: int = 2,
     ) -> None:
         super().__init__()
+        check_int(channels, "channels", minimum=1)
+        check_int(key_channels, "key_channels", minimum=1)
+        check_int(value_channels, "value_channels", minimum=1)
         check_int(heads, "heads", minimum=1)
         check_int(ffn_ratio, "ffn_ratio", minimum=1)
         if channels % heads:
