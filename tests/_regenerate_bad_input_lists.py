@@ -7,6 +7,7 @@ function with array inputs belongs in CASES, not in PENDING.
 """
 
 import inspect
+import json
 import sys
 
 import torch
@@ -59,7 +60,7 @@ def fmt(d):
         if m != mod:
             out.append(f"    # {m}")
             mod = m
-        out.append(f"    {k!r}: {v!r},")
+        out.append(f"    {json.dumps(k)}: {json.dumps(v)},")
     return "\n".join(out)
 
 
