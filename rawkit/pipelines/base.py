@@ -59,12 +59,9 @@ from __future__ import annotations
 import abc
 import dataclasses
 import errno
-import functools
 import hashlib
 import json
-import math
 import os
-import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -79,14 +76,25 @@ from rawkit._checks import (
     check_dtype,
     check_finite,
     check_int,
-    check_number,
-    check_positive,
     check_seed,
     check_tensor_like,
 )
 from rawkit._tensor import Array, to_numpy, to_tensor
 from rawkit.data.pairs import PairSet
-from rawkit.io import FileFormatError, atomic_write
+from rawkit.io import atomic_write
+from rawkit.pipelines.configs import PipelineConfig, PipelineConfigError, field_type, setting
+from rawkit.pipelines.saving import (
+    CONFIG_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    STORAGE_DTYPES,
+    WEIGHTS_FILE,
+    PipelineFormatError,
+    jsonable,
+    read_description,
+    read_weights,
+    safetensors_bytes,
+)
 from rawkit.pipelines.tiling import tiled_apply
 
 __all__ = [
@@ -101,188 +109,20 @@ __all__ = [
     "WEIGHTS_FILE",
     "check_srgb",
     "discover",
+    "field_type",
+    "read_description",
     "register",
     "registry",
     "setting",
     "unregister",
 ]
 
-#: ``format`` of ``pipeline.json``.
-FORMAT = "rawkit.pipeline"
-#: Version of the folder layout written by :meth:`Pipeline.save`.  Version 1 was the
-#: ``rawkit.PriorRAWPipeline`` folder (``torch.save`` checkpoints), no longer read.
-FORMAT_VERSION = 2
-#: File names of a saved pipeline folder.
-CONFIG_FILE = "pipeline.json"
-WEIGHTS_FILE = "weights.safetensors"
-_OLD_FORMATS = {"rawkit.PriorRAWPipeline": 1}
-_STORAGE = ("float32", "float16")
 
 P = TypeVar("P", bound="Pipeline")
-C = TypeVar("C", bound="PipelineConfig")
-
-
-class PipelineConfigError(ValueError):
-    """A configuration that does not fit its dataclass (unknown key, bad value)."""
-
-
-class PipelineFormatError(FileFormatError):
-    """A saved pipeline folder that this rawkit cannot read (old format, corrupt weights)."""
 
 
 class NotFittedError(ValueError):
     """A learned pipeline used before :meth:`Pipeline.fit` or :meth:`Pipeline.load`."""
-
-
-# --------------------------------------------------------------------------- configs
-
-
-def setting(
-    default: Any,
-    help: str,  # noqa: A002
-    *,
-    choices: tuple[Any, ...] | None = None,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    even: bool = False,
-    positive: bool = False,
-) -> Any:
-    """A config field with its ``--help`` text and its rule, read by the CLI and the checks.
-
-    The default lives here only: command-line options and bench presets are built from
-    the field.  :class:`PipelineConfig` checks every field against its annotation and
-    rule (through :mod:`rawkit._checks`): ``int`` fields with ``minimum``/``maximum``/
-    ``even``, ``float`` fields finite (``positive``: ``> 0``), ``bool`` fields, and
-    ``choices``.
-
-    Example:
-        >>> @dataclasses.dataclass(frozen=True)
-        ... class C(PipelineConfig):
-        ...     crop: int = setting(64, "crop side", minimum=2, even=True)
-        >>> C(crop=7)
-        Traceback (most recent call last):
-        ...
-        ValueError: crop: expected an even int >= 2, got 7
-    """
-    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum,
-            "even": even, "positive": positive}  # fmt: skip
-    if isinstance(default, (list, dict, set)):
-        raise TypeError(f"default: expected an immutable value (use a tuple), got {default!r}")
-    return dataclasses.field(default=default, metadata=meta)
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _check_field(f: dataclasses.Field[Any], kind: Any, v: Any) -> None:
-    m = f.metadata
-    choices = m.get("choices")
-    if choices is not None and v not in choices:
-        raise PipelineConfigError(f"{f.name}: expected one of {list(choices)}, got {v!r}")
-    if kind is bool:
-        check_bool(v, f.name)
-    elif kind is int:
-        check_int(v, f.name, minimum=m.get("minimum"), maximum=m.get("maximum"),
-                  even=bool(m.get("even")))  # fmt: skip
-    elif kind is float:
-        check_number(v, f.name, minimum=m.get("minimum"), maximum=m.get("maximum"))
-        if m.get("positive"):
-            check_positive(v, f.name)
-    elif kind is str and not isinstance(v, str):
-        raise TypeError(f"{f.name}: expected a str, got {type(v).__name__} {v!r}")
-
-
-@dataclasses.dataclass(frozen=True)
-class PipelineConfig:
-    """Base of every pipeline's settings: a frozen dataclass with a JSON round trip.
-
-    Subclasses add fields with :func:`setting`, which records the help text and the
-    rule every value is checked against; ``__post_init__`` may add rules that tie
-    fields together.  Values are JSON scalars or tuples of
-    them; ``from_dict`` turns JSON lists back into tuples.
-
-    Example:
-        >>> @dataclasses.dataclass(frozen=True)
-        ... class Demo(PipelineConfig):
-        ...     steps: int = 10
-        ...     rows: tuple[str, ...] = ("a",)
-        >>> Demo.from_json(Demo(steps=3).to_json())
-        Demo(steps=3, rows=('a',))
-        >>> Demo.from_dict({"step": 3})
-        Traceback (most recent call last):
-        ...
-        rawkit.pipelines.base.PipelineConfigError: config: unknown key(s) ['step'] for Demo; expected some of ['rows', 'steps']
-    """
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as plain JSON values (tuples become lists)."""
-        return json.loads(self.to_json())
-
-    def to_json(self) -> str:
-        """The settings as a JSON object (keys sorted)."""
-        return json.dumps(
-            {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, sort_keys=True
-        )
-
-    @classmethod
-    def field_names(cls) -> tuple[str, ...]:
-        """The names of the settings."""
-        return tuple(f.name for f in dataclasses.fields(cls))
-
-    @classmethod
-    def from_dict(cls: type[C], values: Mapping[str, Any]) -> C:
-        """Build a config from a mapping; unknown keys and bad values are rejected.
-
-        Raises:
-            TypeError: ``values`` is not a mapping.
-            PipelineConfigError: an unknown key, or a value the config's checks reject.
-        """
-        if not isinstance(values, Mapping):
-            raise TypeError(f"config: expected a mapping, got {type(values).__name__}")
-        known = cls.field_names()
-        unknown = sorted(str(k) for k in values if k not in known)
-        if unknown:
-            raise PipelineConfigError(
-                f"config: unknown key(s) {unknown} for {cls.__name__}; expected some of "
-                f"{sorted(known)}"
-            )
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-        try:
-            return cls(**kw)
-        except PipelineConfigError:
-            raise
-        except (TypeError, ValueError) as e:
-            raise PipelineConfigError(f"config ({cls.__name__}): {e}") from e
-
-    @classmethod
-    def from_json(cls: type[C], text: str) -> C:
-        """Inverse of :meth:`to_json`."""
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise PipelineConfigError(f"config: not valid JSON ({e})") from e
-        return cls.from_dict(values)
-
-    def replace(self: C, **changes: Any) -> C:
-        """A copy with some settings changed (unknown names rejected like :meth:`from_dict`)."""
-        return type(self).from_dict({**self.to_dict(), **changes})
-
-    def __post_init__(self) -> None:
-        hints = _hints(type(self))
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, (list, dict, set)):
-                raise PipelineConfigError(
-                    f"{f.name}: expected an immutable value (a tuple), got {type(v).__name__}"
-                )
-            _check_field(f, hints.get(f.name), v)
-
-
-def field_type(config: type[PipelineConfig], name: str) -> Any:
-    """The resolved type annotation of one config field."""
-    return typing.get_type_hints(config)[name]
 
 
 # --------------------------------------------------------------------------- checks
@@ -692,7 +532,7 @@ class Pipeline(abc.ABC):
         if not isinstance(folder, (str, os.PathLike)):
             raise TypeError(f"folder: expected a str or os.PathLike, got {type(folder).__name__}")
         overwrite = check_bool(overwrite, "overwrite")
-        check_choice(dtype, _STORAGE, "dtype")
+        check_choice(dtype, STORAGE_DTYPES, "dtype")
         self._check_fitted()
         d = Path(folder)
         if d.exists() and not d.is_dir():
@@ -707,7 +547,7 @@ class Pipeline(abc.ABC):
         tensors = self._checked_state()
         if dtype == "float16":
             tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
-        blob = _safetensors_bytes(tensors)
+        blob = safetensors_bytes(tensors)
         doc = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -720,7 +560,7 @@ class Pipeline(abc.ABC):
                 "dtype": dtype,
                 "tensors": len(tensors),
             },
-            "info": _jsonable(self.info, "info"),
+            "info": jsonable(self.info, "info"),
         }
         d.mkdir(parents=True, exist_ok=True)
         with atomic_write(files[0], overwrite=overwrite) as f:
@@ -774,102 +614,9 @@ class Pipeline(abc.ABC):
         if cls is not Pipeline and not issubclass(klass, cls):
             raise ValueError(f"folder: {d} holds a {name!r} pipeline, not a {cls.name!r} one")
         config = klass.Config.from_dict(doc["config"])
-        tensors = _read_weights(d, doc)
+        tensors = read_weights(d, doc)
         inst = klass(config)
         inst.load_state_tensors(tensors)
         inst.info = dict(doc.get("info") or {})
         inst.fitted = True
         return inst.to(device)  # type: ignore[return-value]
-
-
-def read_description(folder: Path) -> dict[str, Any]:
-    """Read and check a saved pipeline's ``pipeline.json`` (format and version).
-
-    Example:
-        >>> import tempfile
-        >>> from rawkit.pipelines import BlindUnprocess
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     _ = BlindUnprocess().save(d)
-        ...     doc = read_description(Path(d))
-        >>> doc["pipeline"], doc["format_version"] == FORMAT_VERSION
-        ('blind_unprocess', True)
-    """
-    path = folder / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(
-            errno.ENOENT, f"not a saved rawkit pipeline (no {CONFIG_FILE})", os.fspath(folder)
-        )
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise PipelineFormatError(path, f"not valid JSON ({e})") from e
-    fmt = doc.get("format") if isinstance(doc, dict) else None
-    if fmt in _OLD_FORMATS:
-        version = doc.get("version", _OLD_FORMATS[fmt])
-        raise PipelineFormatError(
-            path,
-            f"a {fmt} folder, format version {version}, written by an older rawkit; "
-            f"this rawkit reads {FORMAT} format version {FORMAT_VERSION} only. Retrain with "
-            "`rawkit train priorraw -o FOLDER` (or Pipeline.fit) and save again.",
-        )
-    if fmt != FORMAT:
-        raise PipelineFormatError(path, f"expected format {FORMAT!r}, got {fmt!r}")
-    version = doc.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 2:
-        raise PipelineFormatError(
-            path,
-            f"format version {version!r}; this rawkit ({__version__}) reads "
-            f"{FORMAT} version {FORMAT_VERSION}",
-        )
-    for key in ("pipeline", "config", "weights"):
-        if key not in doc:
-            raise PipelineFormatError(path, f"missing {key!r}")
-    return doc
-
-
-def _read_weights(folder: Path, doc: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load as st_load
-
-    w = doc["weights"]
-    path = folder / str(w.get("file", WEIGHTS_FILE))
-    if not path.is_file():
-        raise FileNotFoundError(errno.ENOENT, "weights file missing", os.fspath(path))
-    blob = path.read_bytes()
-    digest = hashlib.sha256(blob).hexdigest()
-    if digest != w.get("sha256"):
-        raise PipelineFormatError(
-            path,
-            f"SHA-256 {digest[:16]}... does not match {CONFIG_FILE} "
-            f"({str(w.get('sha256'))[:16]}...): the file is corrupt or was replaced",
-        )
-    try:
-        tensors = st_load(blob)
-    except Exception as e:  # safetensors raises its own error type
-        raise PipelineFormatError(path, f"not a safetensors file ({e})") from e
-    return {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
-
-
-def _safetensors_bytes(tensors: Mapping[str, torch.Tensor]) -> bytes:
-    from safetensors.torch import save as st_save
-
-    return st_save(dict(tensors))
-
-
-def _jsonable(value: Any, name: str) -> Any:
-    """``value`` if it survives a JSON round trip unchanged in kind; else TypeError."""
-    try:
-        text = json.dumps(value, allow_nan=False, default=_plain)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{name}: expected JSON-able values, {e}") from e
-    return json.loads(text)
-
-
-def _plain(o: Any) -> Any:
-    if isinstance(o, (np.integer, np.floating)):
-        v = o.item()
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError(f"non-finite {v}")
-        return v
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(f"cannot store a {type(o).__name__}")

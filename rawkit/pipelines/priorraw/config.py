@@ -41,7 +41,7 @@ class PriorRAWConfig(CropTrainingConfig):
         >>> PriorRAWConfig(ablation="everything")
         Traceback (most recent call last):
         ...
-        rawkit.pipelines.base.PipelineConfigError: ablation: expected one of ['assembled', 'srgb', 'prior_raw', 'reliable_attention', 'non_local'], got 'everything'
+        rawkit.pipelines.configs.PipelineConfigError: ablation: expected one of ['assembled', 'srgb', 'prior_raw', 'reliable_attention', 'non_local'], got 'everything'
     """
 
     ablation: str = setting(
