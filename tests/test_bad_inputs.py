@@ -776,6 +776,8 @@ def _audit_cases() -> list[Any]:
         ("write_dng to a .png name", lambda: io.write_dng(TMP / "x.png", np.zeros((1, 24, 24), np.uint16), pattern="RGGB", black_level=0, white_level=1023, as_shot_neutral=[1, 1, 1], color_matrix=np.eye(3), overwrite=True), ValueError, "path"),
         ("zero-channel attention", lambda: nets.BankAttention(0, 4, 4), ValueError, "channels"),
         ("negative key channels", lambda: nets.BankAttention(4, -4, 4), ValueError, "key_channels"),
+        ("camera= named camera", lambda: __import__("rawkit.data", fromlist=["x"]).synthesize(RGB, camera="foo", seed=0), ValueError, "camera"),
+        ("sample without mosaic", lambda: __import__("rawkit.data", fromlist=["x"]).crop_sample({"srgb": RGB}, top=0, left=0, height=4, width=4), ValueError, "sample"),
         ("read_raw orientation", lambda: io.read_raw(TMP / "none.dng", orientation="up"), ValueError, "orientation"),
     ]  # fmt: skip
     return [pytest.param(fn, exc, name, id=label) for label, fn, exc, name in cases]

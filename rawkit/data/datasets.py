@@ -63,6 +63,9 @@ _SRGB_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def _spatial(sample: dict[str, Any]) -> tuple[int, int]:
+    if not isinstance(sample, dict) or "mosaic" not in sample or "pattern" not in sample:
+        got = sorted(sample) if isinstance(sample, dict) else type(sample).__name__
+        raise ValueError(f"sample: expected a dict with 'mosaic' and 'pattern', got {got}")
     m = sample["mosaic"]
     return int(m.shape[-2]), int(m.shape[-1])
 

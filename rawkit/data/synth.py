@@ -111,6 +111,13 @@ def resolve_camera(camera: CameraModel | str) -> CameraModel:
     if isinstance(camera, CameraModel):
         return camera
     if isinstance(camera, str):
+        from rawkit.isp import BUILTIN_CAMERAS
+
+        if camera not in BUILTIN_CAMERAS:
+            raise ValueError(
+                f"camera: expected a rawkit.isp.CameraModel or one of {list(BUILTIN_CAMERAS)}, "
+                f"got {camera!r}"
+            )
         return builtin_camera(camera)  # type: ignore[arg-type]
     raise TypeError(
         f"camera: expected a rawkit.isp.CameraModel or a built-in camera name, got {type(camera).__name__}"
