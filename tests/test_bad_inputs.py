@@ -778,6 +778,9 @@ def _audit_cases() -> list[Any]:
         ("negative key channels", lambda: nets.BankAttention(4, -4, 4), ValueError, "key_channels"),
         ("camera= named camera", lambda: __import__("rawkit.data", fromlist=["x"]).synthesize(RGB, camera="foo", seed=0), ValueError, "camera"),
         ("sample without mosaic", lambda: __import__("rawkit.data", fromlist=["x"]).crop_sample({"srgb": RGB}, top=0, left=0, height=4, width=4), ValueError, "sample"),
+        ("generator=None for random crops", lambda: __import__("rawkit.data", fromlist=["x"]).random_crop_flip({"mosaic": MOSAIC, "pattern": "RGGB"}, crop=4, generator=None), TypeError, "generator"),
+        ("negative clip level", lambda: isp.clip_highlights(RGB, white_level=-1.0), ValueError, "white_level"),
+        ("float height for a gain map", lambda: isp.lens_shading_gain(8.0, 8, strength=0.1), TypeError, "height"),
         ("read_raw orientation", lambda: io.read_raw(TMP / "none.dng", orientation="up"), ValueError, "orientation"),
     ]  # fmt: skip
     return [pytest.param(fn, exc, name, id=label) for label, fn, exc, name in cases]

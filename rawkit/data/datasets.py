@@ -195,6 +195,11 @@ def random_crop_flip(
         >>> out["mosaic"].shape, out["pattern"]
         (torch.Size([1, 4, 4]), 'RGGB')
     """
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator: expected a torch.Generator (e.g. torch.Generator().manual_seed(0)), "
+            f"got {type(generator).__name__}"
+        )
     size = _crop_size(crop)
     out = dict(sample)
     if size is not None:

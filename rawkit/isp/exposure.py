@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from rawkit._checks import check_dtype, check_finite, check_tensor_like
+from rawkit._checks import check_dtype, check_finite, check_number, check_tensor_like
 from rawkit._tensor import Array, numpy_compat
 
 __all__ = ["apply_exposure", "clip_highlights", "invert_clip_highlights", "invert_exposure"]
@@ -82,7 +82,8 @@ def clip_highlights(x: Array, *, white_level: float = 1.0) -> Array:
         Differentiable almost everywhere (gradient 0 where clipped).
 
     Raises:
-        ValueError: NaN/Inf in ``x`` or ``white_level``.  TypeError: not floating.
+        ValueError: NaN/Inf in ``x``; ``white_level`` not a finite number > 0.
+        TypeError: not floating.
 
     Example:
         >>> import numpy as np
@@ -95,11 +96,10 @@ def clip_highlights(x: Array, *, white_level: float = 1.0) -> Array:
 
 
 def _finite(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"white_level: expected a number, got {type(value).__name__}")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"white_level: expected a finite number, got {value!r}")
-    return float(value)
+    v = check_number(value, "white_level")
+    if not v > 0:
+        raise ValueError(f"white_level: expected a finite number > 0, got {v}")
+    return v
 
 
 @numpy_compat

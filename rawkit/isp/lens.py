@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from rawkit._checks import check_number
+from rawkit._checks import check_int, check_number
 from rawkit._tensor import Array, numpy_compat
 from rawkit.cfa.pattern import Pattern, channel_sites, check_pattern
 from rawkit.isp._common import Layout, check_image, check_layout_shape
@@ -75,6 +75,8 @@ def lens_shading_gain(
         (1.0, 1.5)
     """
     _check_strength(strength)
+    check_int(height, "height")
+    check_int(width, "width")
     if height < 2 or width < 2:
         raise ValueError(f"height, width: expected >= 2, got {height}, {width}")
     ys = torch.arange(height, dtype=torch.float64, device=device)

@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from rawkit._checks import check_dtype, check_finite, check_shape, check_tensor_like
+from rawkit._checks import check_bool, check_dtype, check_finite, check_shape, check_tensor_like
 from rawkit._tensor import Array, numpy_compat
 
 __all__ = [
@@ -273,6 +273,7 @@ def look_matrix(
         [1.0, 1.0, 1.0]
     """
     _check_look(look)
+    check_bool(inverse, "inverse")
     wr, wg, wb = LUMA_709
     t = torch.tensor([[wr, wg, wb], [-wr, -wg, 1 - wb], [1 - wr, -wg, -wb]], dtype=torch.float64)
     a = math.radians(-look.hue if inverse else look.hue)
