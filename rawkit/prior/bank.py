@@ -61,7 +61,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sized
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -74,6 +73,7 @@ from tqdm import tqdm  # text bars: tqdm.auto warns in Jupyter without ipywidget
 
 from rawkit._checks import check_choice, check_tensor_like
 from rawkit._tensor import Array, to_numpy, to_tensor
+from rawkit.io._atomic import atomic_write, check_writable
 from rawkit.search import assemble, build_index, max_affinity, topk_assemble
 from rawkit.search.affinity import ConfidenceKind, Layout
 from rawkit.search.topk import IndexKind, faiss_threads
@@ -353,30 +353,17 @@ class PriorBank:
             FileExistsError: ``path`` exists and ``overwrite`` is false.
             FileNotFoundError: the folder does not exist.
         """
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"path: {path} exists; pass overwrite=True to replace it")
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"path: folder {path.parent} does not exist")
+        path = check_writable(path, overwrite=overwrite)
         meta = self._metadata()
         meta["sha256"] = self.checksum()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f,
-                    features=self.features,
-                    srgb=self.srgb,
-                    raw=self.raw,
-                    metadata=np.array(json.dumps(meta, sort_keys=True)),
-                )
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, overwrite=overwrite) as f:
+            np.savez(
+                f,
+                features=self.features,
+                srgb=self.srgb,
+                raw=self.raw,
+                metadata=np.array(json.dumps(meta, sort_keys=True)),
+            )
         return path
 
     @classmethod
@@ -543,12 +530,7 @@ def _one_batch(feats: Any, srgb: Any, raw: Any) -> tuple[np.ndarray, np.ndarray,
         raise ValueError(f"srgb: expected 3 channels, got {s.shape[1]}")
     out = []
     for t in (f, s, r):
-        a = (
-            t.detach().cpu().numpy()
-            if t.dtype == torch.float32
-            else t.detach().cpu().to(torch.float32).numpy()
-        )
-        out.append(np.ascontiguousarray(a))
+        out.append(np.ascontiguousarray(to_numpy(t.to(torch.float32))))
     return out[0], out[1], out[2]
 
 
