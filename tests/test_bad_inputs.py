@@ -108,7 +108,7 @@ class Case:
 
 
 def _cases() -> dict[str, Case]:
-    from rawkit import cfa, flow, io, isp, losses, masks, metrics, nets, search
+    from rawkit import cfa, flow, io, isp, losses, masks, metrics, nets, prior, search
     from rawkit.io.raw import apply_flip
     from rawkit.isp.color import check_color_matrix as _check_color_matrix
 
@@ -240,6 +240,12 @@ def _cases() -> dict[str, Case]:
         "rawkit.search.topk.topk": Case(search.topk, (FEAT, FEAT_R), {"k": 2}, arrays=(0, 1)),
         "rawkit.search.topk.topk_assemble": Case(search.topk_assemble, (FEAT, FEAT_R, VALUES), {"k": 2}, arrays=(0, 1, 2)),
         "rawkit.search.topk.build_index": Case(search.build_index, (FEAT_R,)),
+        "rawkit.prior.bank.PriorBank": Case(
+            prior.PriorBank, (), {"features": _f32(4, 4), "srgb": _f32(4, 3), "raw": _f32(4, 4)},
+            arrays=("features", "srgb", "raw")),
+        "rawkit.isp.pipeline.ISPParams": Case(
+            isp.ISPParams, (), {"wb_gains": torch.tensor([2.0, 1.0, 1.5]), "xyz_to_cam": cam.color_matrix()},
+            arrays=(("wb_gains", VECTOR), ("xyz_to_cam", VECTOR))),
         # ---- nets (functions)
         # An internal step of PriorRAWNet (Eq. 5): finite values are checked at the network's input.
         "rawkit.nets.priorraw.distance_map": Case(nets.distance_map, (t(RGB)[None], t(RGB)[None] * 0.9), arrays=(0, 1), kinds=STRUCTURAL),
@@ -561,8 +567,6 @@ PENDING: dict[str, str] = {
     # rawkit.io.dng_colour
     "rawkit.io.dng_colour.fit_dng_colour": "array input: no case yet",
     "rawkit.io.dng_colour.write_reconstruction_dng": "array input: no case yet",
-    # rawkit.isp.pipeline
-    "rawkit.isp.pipeline.ISPParams": "record of arrays: its constructor does not validate yet",
     # rawkit.nets.overexposure
     "rawkit.nets.overexposure.fuse": "array input: no case yet",
     "rawkit.nets.overexposure.laplacian_pyramid": "array input: no case yet",
@@ -604,7 +608,6 @@ PENDING: dict[str, str] = {
     "rawkit.pipelines.video.plot_quality_over_time": "array input: no case yet",
     "rawkit.pipelines.video.quality_over_time": "array input: no case yet",
     # rawkit.prior.bank
-    "rawkit.prior.bank.PriorBank": "record of arrays: its constructor does not validate yet",
     "rawkit.prior.bank.build_prior_bank": "array input: no case yet",
     # rawkit.search.nearest
     "rawkit.search.nearest.BlockIndex": "record of arrays: its constructor does not validate yet",
