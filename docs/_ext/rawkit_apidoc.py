@@ -21,6 +21,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import sys
 import types
 from pathlib import Path
 from typing import Any
@@ -210,7 +211,7 @@ def render_page(stem: str) -> str:
             if not _is_alias(obj) and not isinstance(obj, (int, float, str, bytes, tuple)):
                 seen.add(id(obj))
             sections.setdefault(_section(home, package_name), []).extend(block)
-        for name, module in submodules:  # e.g. rawkit.pipelines.priorraw: its own names too
+        for _name, module in submodules:  # e.g. rawkit.pipelines.priorraw: its own names too
             rest = [
                 n
                 for n in getattr(module, "__all__", [])
@@ -336,6 +337,31 @@ def _is_field(owner: str, attr: str) -> bool:
     return inspect.isclass(cls) and attr in fields
 
 
+def _modules_defining(name: str) -> list[str]:
+    """Documented modules that export ``name`` (in their ``__all__``) as their own."""
+    found = []
+    for full in set(DOCUMENTED_IDS.values()):
+        module = sys.modules.get(full)
+        if isinstance(module, types.ModuleType) and name in getattr(module, "__all__", ()):
+            found.append(f"{full}.{name}")
+    return found if len(found) == 1 else []
+
+
+def _public_bases(app: Sphinx, _name: str, obj: Any, options: Any, bases: list[Any]) -> None:
+    """Show a private base class (``rawkit.x._common.Base``) as its public ancestors."""
+    out: list[Any] = []
+    for base in bases:
+        queue = [base]
+        while queue:
+            b = queue.pop(0)
+            module = getattr(b, "__module__", "")
+            if module.startswith("rawkit") and not _public(module) and id(b) not in DOCUMENTED_IDS:
+                queue[:0] = list(b.__bases__)
+            elif b not in out:
+                out.append(b)
+    bases[:] = out
+
+
 def _missing_reference(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
     """Resolve a rawkit name written relative to its defining module (``pack_bits`` in
     ``rawkit.cfa.bitpack``, ``rawkit.pipelines.tiling.tiled_apply``) to the entry that
@@ -359,6 +385,8 @@ def _missing_reference(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
         parts = source.rsplit("docstring of ", 1)[1].split(".")
         candidates += [".".join([*parts[:i], target]) for i in range(len(parts), 0, -1)]
     candidates.append(target)
+    if "." not in target:  # e.g. an alias in a signature: the documented module defining it
+        candidates += _modules_defining(target)
     domain = env.get_domain("py")
     for candidate in candidates:
         name = documented_name(candidate)
@@ -419,6 +447,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("autodoc-process-docstring", _split_attribute_names, priority=100)
     app.connect("missing-reference", _missing_reference)
+    app.connect("autodoc-process-bases", _public_bases)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
