@@ -4,7 +4,7 @@ A training checkpoint (``step-000000100.pt``) is a :func:`rawkit.io.save_checkpo
 file (``torch.load(weights_only=True)``: no arbitrary pickle) whose tensors are the
 model weights (``"model/..."``) and every tensor of the optimiser, scheduler and
 generator states (``"state/N"``); the nested structure around them is plain JSON-able
-values (:func:`_encode_state` / :func:`_decode_state`).
+values (``_encode_state`` / ``_decode_state``).
 """
 
 from __future__ import annotations

@@ -380,8 +380,9 @@ def write_linear_dng(
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        TypeError: ``rgb`` not uint16.  ValueError: bad shape, values above
-        ``white_level``, bad tags.  FileExistsError: exists and not ``overwrite``.
+        TypeError: ``rgb`` not uint16.
+        ValueError: bad shape, values above ``white_level``, bad tags.
+        FileExistsError: exists and not ``overwrite``.
 
     Example:
         >>> import tempfile, pathlib, numpy as np, rawpy

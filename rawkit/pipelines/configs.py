@@ -2,7 +2,7 @@
 
 :func:`setting` declares a field with its default (written only there), its help text
 and its rule; :class:`PipelineConfig` checks every field against its annotation and rule
-through :mod:`rawkit._checks` when a config is made, rejects unknown keys in
+through ``rawkit._checks`` when a config is made, rejects unknown keys in
 :meth:`~PipelineConfig.from_dict`, and round-trips through JSON.  (Part of the pipeline
 contract, :mod:`rawkit.pipelines.base`, which re-exports these names.)
 """
@@ -41,7 +41,7 @@ def setting(
 
     The default lives here only: command-line options and bench presets are built from
     the field.  :class:`PipelineConfig` checks every field against its annotation and
-    rule (through :mod:`rawkit._checks`): ``int`` fields with ``minimum``/``maximum``/
+    rule (through ``rawkit._checks``): ``int`` fields with ``minimum``/``maximum``/
     ``even``, ``float`` fields finite (``positive``: ``> 0``), ``bool`` fields, and
     ``choices``.
 

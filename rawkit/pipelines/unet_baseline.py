@@ -61,7 +61,7 @@ __all__ = ["SRGBUNet", "SRGBUNetConfig", "predict", "train_unet", "write_submiss
 @dataclasses.dataclass(frozen=True)
 class SRGBUNetConfig(CropTrainingConfig):
     """Settings of the sRGB-only U-Net (the AIM22 baseline); its training settings are
-    :class:`~rawkit.pipelines._common.CropTrainingConfig`'s, as PriorRAW's Alg. 3."""
+    those of ``CropTrainingConfig``, as PriorRAW's Alg. 3."""
 
     width: int = setting(16, "U-Net width", minimum=1)
     depth: int = setting(4, "U-Net depth (4: down to 1/16)", minimum=1)
