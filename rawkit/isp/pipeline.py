@@ -87,6 +87,12 @@ _DEMOSAICS = ("bilinear", "malvar", "menon")
 
 
 def _tensor(value: Any, name: str, tail: tuple[int, ...]) -> torch.Tensor:
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name}: expected an array of numbers, got {type(value).__name__}")
+    if not isinstance(value, torch.Tensor) and hasattr(value, "__array__"):
+        value = torch.as_tensor(value)
+    if isinstance(value, torch.Tensor) and (value.dtype == torch.bool or value.is_complex()):
+        raise TypeError(f"{name}: expected a real dtype, got {value.dtype}")
     t = value if isinstance(value, torch.Tensor) else torch.as_tensor(value, dtype=torch.float64)
     if not t.is_floating_point():
         t = t.to(torch.float64)
