@@ -240,9 +240,13 @@ def _raw_ifd_levels(pages: Any) -> tuple[float | None, int | None]:
     return None, None
 
 
-def _check_strips(p: Path, tif: tifffile.TiffFile) -> None:
-    """Raise if any image strip or tile of any IFD (SubIFDs too) runs past the end of file."""
-    size = p.stat().st_size
+def _check_strips(p: Path, tif: tifffile.TiffFile, *, slack: int = 0) -> None:
+    """Raise if any image strip or tile of any IFD (SubIFDs too) runs past the end of file.
+
+    ``slack``: bytes a strip may overrun the file (some cameras overstate the byte count
+    of their last strip slightly; LibRaw reads such files).
+    """
+    size = p.stat().st_size + slack
     for page in _walk_pages(tif.pages):
         offsets = getattr(page, "dataoffsets", ()) or ()
         counts = getattr(page, "databytecounts", ()) or ()
@@ -250,7 +254,8 @@ def _check_strips(p: Path, tif: tifffile.TiffFile) -> None:
         if ends and max(ends) > size:
             raise FileFormatError(
                 p,
-                f"truncated file: image data runs to byte {max(ends)} but the file has {size} bytes",
+                f"truncated file: image data runs to byte {max(ends)} but the file has "
+                f"{p.stat().st_size} bytes",
             )
 
 
@@ -266,8 +271,9 @@ def _read_tiff_tags(p: Path) -> _TiffTags:
         with _quiet_tifffile(), tifffile.TiffFile(p) as tif:
             tags = tif.pages[0].tags
             out.is_dng = tags.get(50706) is not None
-            # Image data past the end of the file: truncated, whatever the format.
-            _check_strips(p, tif)
+            # Image data past the end of the file: truncated, whatever the format (camera
+            # RAWs other than DNG get a little slack for overstated strip byte counts).
+            _check_strips(p, tif, slack=0 if out.is_dng or tiff_named else 4096)
             if out.is_dng:
                 out.white_tag, out.bits = _raw_ifd_levels(tif.pages)
             m1, m2 = _rationals(tags.get(50721)), _rationals(tags.get(50722))
