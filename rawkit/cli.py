@@ -449,7 +449,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from rawkit.bench.quality import QualityConfig
     from rawkit.pipelines import available, get
+
+    data = QualityConfig(name="train")  # the synthetic-data defaults, written once there
 
     names = available()
     listing = "; ".join(f"{n}: {get(n).description}" for n in names)
@@ -494,10 +497,12 @@ def _parser() -> argparse.ArgumentParser:
         )  # fmt: skip
         if "camera" not in cls.Config.field_names():  # else the config's --camera serves both
             p.add_argument(
-                "--camera", default="nikon_d5100", help="built-in camera of the synthetic data"
+                "--camera", default=data.camera, help="built-in camera of the synthetic data"
             )
-        p.add_argument("--max-side", type=int, default=256, help="synthetic photo size")
-        p.add_argument("--pairs-per-photo", type=int, default=4, help="synthetic renders per photo")
+        p.add_argument("--max-side", type=int, default=data.train_max_side,
+                       help="synthetic photo size")  # fmt: skip
+        p.add_argument("--pairs-per-photo", type=int, default=data.train_pairs_per_photo,
+                       help="synthetic renders per photo")  # fmt: skip
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--overwrite", action="store_true")
         if cls.variants:
@@ -515,8 +520,8 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p_bp.add_argument("--clusters", type=int, help="bank entries (default: the pipeline's)")
     p_bp.add_argument("--group-size", type=int, help="pixels per entry (default: the pipeline's)")
-    p_bp.add_argument("--max-side", type=int, default=256)
-    p_bp.add_argument("--pairs-per-photo", type=int, default=4)
+    p_bp.add_argument("--max-side", type=int, default=data.train_max_side)
+    p_bp.add_argument("--pairs-per-photo", type=int, default=data.train_pairs_per_photo)
     p_bp.add_argument("--seed", type=int, default=0)
 
     p_rec = sub.add_parser(
