@@ -3,9 +3,10 @@ r"""Alg. 1 of PriorRAW: contrastive training of the Pixel Searching Encoder.
 The paper's box, line by line, and where each line is here::
 
     1: procedure CONTRASTIVETRAINING(data_t, Encoder)         train_encoder(data, ...)
-    2:   for each (sRGB_t, sRGB_r, RAW_t, RAW_r) in data_t      a batch of random crops;
-                                                                the crops of the other
-                                                                scenes are the references
+    2:   for each (sRGB_t, sRGB_r, RAW_t, RAW_r) in data_t      a batch of random crops:
+                                                                the first ``targets`` are
+                                                                targets, every crop of
+                                                                another scene a reference
     3:     f_t <- Encoder(sRGB_t)                               features = model(srgb)
     4:     f_r <- Encoder(sRGB_r)                               (the same pass)
     5:     A <- f_t x f_r                                       alg1_loss: Eq. 2
@@ -13,6 +14,16 @@ The paper's box, line by line, and where each line is here::
     7:     FRAW_t <- A_s x RAW_r                                rawkit.search.assemble
     8:     loss <- Loss(FRAW_t, RAW_t)                          MSE (L2)
     9:     Encoder.update_weights(loss)                         rawkit.engine.train (Adam)
+
+**References** (the paper: "separate batches from the reference set").  With
+``targets`` set, only the first ``targets`` crops of a batch are targets and the whole
+batch serves as their reference set, so the references outnumber the targets (e.g. 4
+targets against 24 reference crops) and change every step.  A target never takes
+references from its own scene (group): its RAW is assembled from other scenes only, as
+at inference.  The encoder starts as a soft nearest-neighbour search on the 2x2
+blocks' sRGB (:class:`rawkit.nets.PixelSearchEncoder`'s block initialisation, which
+sees brightness) with a sharp learnable temperature (``tau = 1e-3``), so Alg. 1
+refines a working search instead of starting blind.
 
 Only the embeddings and the temperature learn; the reference RAW is fixed.  rawkit
 works on the packed grid ``(4, H/2, W/2)`` (the encoder's output resolution), where the
@@ -81,12 +92,18 @@ def build_encoder(
 
 
 def alg1_loss(
-    features: torch.Tensor, raw: torch.Tensor, groups: torch.Tensor, temperature: Any
+    features: torch.Tensor,
+    raw: torch.Tensor,
+    groups: torch.Tensor,
+    temperature: Any,
+    *,
+    targets: int | None = None,
 ) -> torch.Tensor:
-    r"""Lines 5-8 of Alg. 1 for a batch: each crop assembled from the others' RAW, L2 to its own.
+    r"""Lines 5-8 of Alg. 1 for a batch: targets assembled from the others' RAW, L2 to their own.
 
-    For target ``i``, the references are the pixels of every crop of another group
-    (scene) in the batch (all other crops if the batch holds one group only):
+    The targets are the first ``targets`` crops (every crop if None).  For target ``i``,
+    the references are the pixels of every crop of another group (scene) in the batch
+    (all other crops if the batch holds one group only):
     ``FRAW_i = Softmax(f_i f_r^T / tau) RAW_r`` (Eq. 2-3, chunked
     :func:`rawkit.search.assemble`), and the loss is the mean over targets of
     ``MSE(FRAW_i, RAW_i)``.  Differentiable w.r.t. the features and a tensor
@@ -97,6 +114,7 @@ def alg1_loss(
         raw: ``(B, R, h, w)`` the batch's packed RAW.
         groups: ``(B,)`` int group (scene) of each crop.
         temperature: ``tau`` (float or 0-d tensor, e.g. ``encoder.temperature``).
+        targets: how many of the first crops are targets (1 to ``B``); None: all.
 
     Returns:
         The scalar loss.
@@ -108,11 +126,14 @@ def alg1_loss(
         raise ValueError(
             f"raw: expected ({b}, R, {features.shape[-2]}, {features.shape[-1]}), got {tuple(raw.shape)}"
         )
+    n_t = b if targets is None else check_int(targets, "targets", minimum=1)
+    if n_t > b:
+        raise ValueError(f"targets: expected at most the batch size {b}, got {n_t}")
     f_pts = features.movedim(1, -1)  # (B, h, w, C)
     r_pts = raw.movedim(1, -1)
     ids = torch.arange(b, device=features.device)
     losses = []
-    for i in range(b):
+    for i in range(n_t):
         ref = groups != groups[i]
         if not bool(ref.any()):
             ref = ids != i
@@ -123,10 +144,13 @@ def alg1_loss(
     return torch.stack(losses).mean()
 
 
-def _alg1_step(model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
-    enc = getattr(model, "module", model)  # the DDP wrapper holds the encoder as .module
-    f = model(batch["srgb"])  # lines 3-4: targets and references in one pass
-    return alg1_loss(f, batch["packed"], batch["group"], enc.temperature)
+def _alg1_step(targets: int | None) -> Any:
+    def step(model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+        enc = getattr(model, "module", model)  # the DDP wrapper holds the encoder as .module
+        f = model(batch["srgb"])  # lines 3-4: targets and references in one pass
+        return alg1_loss(f, batch["packed"], batch["group"], enc.temperature, targets=targets)
+
+    return step
 
 
 def train_encoder(
@@ -139,6 +163,7 @@ def train_encoder(
     lr: float = DEFAULTS.encoder_lr,
     schedule: str = DEFAULTS.schedule,
     seed: int = 0,
+    targets: int | None = None,
     device: torch.device | str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
@@ -154,6 +179,8 @@ def train_encoder(
             :func:`rawkit.engine.train` (Adam); defaults from :class:`PriorRAWConfig`.
         schedule: ``"cosine"`` (decay to 0 over ``steps``) or ``"constant"``.
         crop: side of the random sRGB crops (even).
+        targets: target crops per batch (the first ones); the whole batch is their
+            reference set (other scenes only).  None: every crop is a target.
 
     Returns:
         :class:`~rawkit.pipelines.TrainResult` with the trained encoder (its learned
@@ -175,11 +202,17 @@ def train_encoder(
     """
     pairs = PairSet.from_any(data)
     check_int(batch_size, "batch_size", minimum=2)
+    if targets is not None:
+        check_int(targets, "targets", minimum=1)
+        if targets >= batch_size:
+            raise ValueError(
+                f"targets: expected fewer than batch_size={batch_size} (the rest are references), got {targets}"
+            )
     encoder = build_encoder(seed=seed) if encoder is None else _check_encoder(encoder)
     crops = RandomCrops(pairs, crop=crop, length=crops_length(steps, batch_size), seed=seed)
     encoder.requires_grad_(True)
     return train_on_crops(
-        encoder, _alg1_step, crops, steps=steps, batch_size=batch_size, lr=lr,
+        encoder, _alg1_step(targets), crops, steps=steps, batch_size=batch_size, lr=lr,
         schedule=schedule, seed=seed, device=device, checkpoint_dir=checkpoint_dir,
         progress=progress, desc="Alg. 1 encoder",
     )  # fmt: skip

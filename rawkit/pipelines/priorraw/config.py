@@ -56,9 +56,15 @@ class PriorRAWConfig(CropTrainingConfig):
     encoder_blocks: int = setting(2, "residual blocks of the encoder", minimum=1)
     encoder_steps: int = setting(300, "Alg. 1 optimiser steps", minimum=1)
     encoder_batch_size: int = setting(
-        6, "Alg. 1 crops per step (each others' references)", minimum=2
+        28, "Alg. 1 crops per step (targets + their references)", minimum=2
     )
-    encoder_crop: int = setting(64, "Alg. 1 sRGB crop side in pixels (even)", minimum=2, even=True)
+    encoder_targets: int = setting(
+        4,
+        "Alg. 1 target crops per step, at most encoder_batch_size - 1 (the whole batch "
+        "is their reference set)",
+        minimum=1,
+    )
+    encoder_crop: int = setting(48, "Alg. 1 sRGB crop side in pixels (even)", minimum=2, even=True)
     encoder_lr: float = setting(1e-3, "Alg. 1 Adam learning rate", positive=True)
     # Alg. 2: clustering and grouping into the prior bank
     n_clusters: int = setting(5000, "prior bank entries (the paper: 5,000)", minimum=1)

@@ -59,7 +59,8 @@ from rawkit.prior import PriorBank
 __all__ = ["PriorRAW"]
 
 _ALG1 = ("encoder_dim", "encoder_width", "encoder_blocks", "encoder_steps",
-         "encoder_batch_size", "encoder_crop", "encoder_lr", "schedule")  # fmt: skip
+         "encoder_batch_size", "encoder_targets", "encoder_crop", "encoder_lr",
+         "schedule")  # fmt: skip
 _ALG2 = ("n_clusters", "group_size", "niter")
 _ALG3 = ("ablation", "width", "depth", "heads", "steps", "batch_size", "crop", "lr",
          "schedule", "alpha", "beta")  # fmt: skip
@@ -157,6 +158,7 @@ class PriorRAW(Pipeline):
                 data, encoder=build_encoder(dim=c.encoder_dim, width=c.encoder_width,
                                             blocks=c.encoder_blocks, seed=seed),
                 steps=c.encoder_steps, batch_size=c.encoder_batch_size, crop=c.encoder_crop,
+                targets=min(c.encoder_targets, c.encoder_batch_size - 1),
                 lr=c.encoder_lr, schedule=c.schedule, seed=seed, progress=progress,
             ).model)  # fmt: skip
             bank = self._stage(data, k2, lambda: build_bank(
