@@ -103,7 +103,7 @@ _STEPS_F32 = torch.from_numpy(STEP_TABLE.astype(np.float32))
 #: Symbols are clamped to [-SYMBOL_BOUND, SYMBOL_BOUND] (part of the quantiser).
 SYMBOL_BOUND = 1024
 #: Default lambda of each rate index (loss = bits per pixel + lambda * MSE).
-LAMBDAS = tuple(float(v) for v in np.geomspace(30.0, 100000.0, 8))
+LAMBDAS = tuple(float(v) for v in np.geomspace(1000.0, 100000.0, 8))
 _LIKELIHOOD_FLOOR = 2.0**-24  # constriction's leaky quantiser: no symbol costs more than 24 bits
 _DOWN = 8  # latent stride on the packed grid
 

@@ -131,7 +131,9 @@ def test_shipped_rate_is_monotone_and_matches_the_estimate(shipped, benchmark_pa
         out = shipped.reconstruct(p.srgb, metadata=meta)
         errors.append(float(np.mean((out - p.packed) ** 2)))
     assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
-    assert errors[-1] < errors[0]
+    # Every rate's bytes make the RAW better than the blind estimate they refine.
+    blind = shipped.blind(torch.from_numpy(p.srgb)[None])[0].numpy()
+    assert max(errors) < float(np.mean((blind - p.packed) ** 2))
 
 
 def test_files_round_trip_through_dng_and_png(tiny, tmp_path):
