@@ -1,0 +1,265 @@
+"""The recipes that trained the shipped weights, and their cards.
+
+``python -m rawkit.weights.recipes srgb_unet --preset default --steps 3000 --out DIR``
+retrains the sRGB-only U-Net exactly as shipped (same data, seeds, crops and schedule)
+and writes the pipeline folder with its ``card.json``; ``encoder`` trains the PriorRAW
+Pixel Searching Encoder by Alg. 1 (references from other scenes only, a large
+reference set, a learned temperature).
+
+Data (:func:`benchmark_pairs`): the benchmark camera (``nikon_d5100``) on the bundled
+photos' fixed splits (:data:`rawkit.data.SPLITS`): 4 pairs per train photo (80 pairs),
+2 per validation and test photo, every photo shrunk to 256 pixels on its long side;
+pair ``k`` of the ``i``-th photo of a split has seed ``base + 100 i + k`` with base
+10,000 (train), 20,000 (val) and 30,000 (test).
+
+Training: Adam, learning rate decayed to 0 on a cosine, random even-offset crops drawn
+from one seeded ``torch.Generator``, one intra-op thread; the validation PSNR (packed
+RAW, ``data_range=1``, mean over the validation pairs, whole images) is logged every
+``val_every`` steps into the card's ``curve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rawkit.data import photo_names, synthesize
+from rawkit.losses import l2_ssim_loss
+from rawkit.metrics import psnr
+
+__all__ = [
+    "SPLIT_BASE_SEEDS",
+    "benchmark_pairs",
+    "crops",
+    "evaluate",
+    "evaluate_shipped",
+    "train_srgb_unet",
+    "write_card",
+]
+
+#: Seed bases of the pairs of each split (pair k of photo i: base + 100 i + k).
+SPLIT_BASE_SEEDS: dict[str, int] = {"train": 10_000, "val": 20_000, "test": 30_000}
+CAMERA = "nikon_d5100"
+
+Triple = tuple[torch.Tensor, torch.Tensor, str]
+
+
+def benchmark_pairs(
+    split: str, *, preset: str = "default", per_photo: int | None = None, max_side: int = 256
+) -> list[Triple]:
+    """``(srgb, packed, photo)`` tensors of a split (module notes for the seeds).
+
+    Example:
+        >>> p = benchmark_pairs("test", per_photo=1, max_side=32)
+        >>> len(p), tuple(p[0][0].shape), p[0][2]
+        (5, (3, 20, 32), 'kodim05')
+    """
+    n = per_photo if per_photo is not None else (4 if split == "train" else 2)
+    base = SPLIT_BASE_SEEDS[split]
+    out = []
+    for i, name in enumerate(photo_names(split)):  # type: ignore[arg-type]
+        for k in range(n):
+            p = synthesize(
+                name, camera=CAMERA, seed=base + 100 * i + k, max_side=max_side, preset=preset
+            )
+            out.append((torch.from_numpy(p.srgb), torch.from_numpy(p.packed), name))
+    return out
+
+
+def crops(
+    pairs: Sequence[Triple], n: int, crop: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """``n`` random ``crop x crop`` sRGB crops (even offsets) with their packed RAW and photo."""
+    s, r, names = [], [], []
+    for _ in range(n):
+        i = int(torch.randint(len(pairs), (1,), generator=generator))
+        srgb, packed, name = pairs[i]
+        h, w = srgb.shape[-2:]
+        y = 2 * int(torch.randint((h - crop) // 2 + 1, (1,), generator=generator))
+        x = 2 * int(torch.randint((w - crop) // 2 + 1, (1,), generator=generator))
+        torch.rand(
+            (), generator=generator
+        )  # one draw per crop reserved (no flips): keeps the shipped runs' sequence
+        s.append(srgb[:, y : y + crop, x : x + crop])
+        r.append(packed[:, y // 2 : (y + crop) // 2, x // 2 : (x + crop) // 2])
+        names.append(name)
+    return torch.stack(s), torch.stack(r), names
+
+
+def evaluate(fn: Callable[[torch.Tensor], Any], pairs: Sequence[Triple]) -> float:
+    """Mean PSNR (dB, packed RAW, ``data_range=1``) of ``fn(srgb (1,3,H,W))`` over ``pairs``."""
+    vals = []
+    with torch.no_grad():
+        for srgb, packed, _ in pairs:
+            out = torch.as_tensor(fn(srgb[None]))[0].clamp(0, 1)
+            vals.append(float(psnr(out, packed, data_range=1.0)))
+    return float(np.mean(vals))
+
+
+def _cpu() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_utime
+
+
+def train_srgb_unet(
+    *, preset: str = "default", steps: int = 3000, seed: int = 0, val_every: int = 250,
+    width: int = 16, depth: int = 4, batch_size: int = 8, crop: int = 96, lr: float = 1e-3,
+    init: str | Path | None = None, crop_seed: int | None = None,
+    log: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[Any, list[dict[str, Any]]]:  # fmt: skip
+    """Train the ``srgb_unet`` pipeline's network as shipped; returns ``(pipeline, curve)``.
+
+    ``init``: a saved ``srgb_unet`` folder to continue from (a second cosine cycle);
+    ``crop_seed``: seed of the crops (default ``seed``).
+    """
+    from rawkit.pipelines import get
+
+    torch.set_num_threads(1)
+    train, val = benchmark_pairs("train", preset=preset), benchmark_pairs("val", preset=preset)
+    cls = get("srgb_unet")
+    pipe = cls(
+        cls.Config(width=width, depth=depth, steps=steps, batch_size=batch_size, crop=crop, lr=lr)
+    )
+    from rawkit.nets import UNet
+
+    net = UNet(width=width, depth=depth, seed=seed)
+    if init is not None:
+        from rawkit.pipelines import Pipeline
+
+        net.load_state_dict(Pipeline.load(init).state_tensors())
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
+    g = torch.Generator().manual_seed(seed if crop_seed is None else crop_seed)
+    curve: list[dict[str, Any]] = []
+    t0, c0 = time.time(), _cpu()
+    for step in range(1, steps + 1):
+        net.train()
+        s, r, _ = crops(train, batch_size, crop, g)
+        loss = l2_ssim_loss(net(s), r, data_range=1.0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % val_every == 0 or step == steps:
+            net.eval()
+            curve.append({"step": step, "val_psnr": evaluate(net, val), "loss": float(loss.detach()),
+                          "wall_s": time.time() - t0, "cpu_s": _cpu() - c0})  # fmt: skip
+            if log is not None:
+                log(curve[-1])
+    pipe.load_state_tensors(net.state_dict())
+    pipe.fitted = True
+    return pipe, curve
+
+
+def write_card(folder: str | Path, card: dict[str, Any]) -> Path:
+    """Write ``card.json`` (sorted keys, 2-space indent) into a saved pipeline folder."""
+    from rawkit.io import atomic_write
+
+    path = Path(folder) / "card.json"
+    with atomic_write(path, overwrite=True) as f:
+        f.write((json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    return path
+
+
+def train_priorraw(
+    *, preset: str = "default", encoder_steps: int = 100, steps: int = 1500, seed: int = 0,
+    progress: bool = True,
+) -> Any:  # fmt: skip
+    """Fit the ``priorraw`` pipeline as shipped (Alg. 1-3 through ``PriorRAW.fit``)."""
+    from rawkit.data import PairSet
+    from rawkit.pipelines import get
+
+    torch.set_num_threads(1)
+    pairs = PairSet.from_any(benchmark_pairs("train", preset=preset))
+    cls = get("priorraw")
+    cfg = cls.Config(
+        encoder_steps=encoder_steps, steps=steps, batch_size=8, crop=96, width=16, depth=4
+    )
+    return cls.fit(pairs, cfg, seed=seed, progress=progress)
+
+
+def evaluate_shipped(*, preset: str = "default", split: str = "test") -> dict[str, float]:
+    """Mean PSNR (dB) on a split of the references, the NN-search baseline (fitted on the
+    train split), the shipped ``srgb_unet`` and ``priorraw`` and PriorRAW's Eq. 4 alone
+    (bank, no network)."""
+    from rawkit.data import generic_inverse, oracle_inverse
+    from rawkit.pipelines import get, pretrained
+    from rawkit.pipelines.priorraw import assemble_raw
+
+    torch.set_num_threads(1)
+    n = 2
+    base = SPLIT_BASE_SEEDS[split]
+    syn = [synthesize(name, camera=CAMERA, seed=base + 100 * i + k, max_side=256, preset=preset)
+           for i, name in enumerate(photo_names(split)) for k in range(n)]  # type: ignore[arg-type]  # fmt: skip
+    pairs = [(torch.from_numpy(p.srgb), torch.from_numpy(p.packed), p.photo) for p in syn]
+    out: dict[str, float] = {}
+    out["oracle"] = float(
+        np.mean([float(psnr(oracle_inverse(p), p.packed, data_range=1.0)) for p in syn])
+    )
+    out["generic_inverse"] = evaluate(
+        lambda x: generic_inverse(x.double(), camera=CAMERA).float(), pairs
+    )
+    nn = get("nn_search").fit(benchmark_pairs("train", preset=preset), progress=False)
+    out["nn_search"] = evaluate(lambda x: nn.reconstruct(x), pairs)
+    for name in ("srgb_unet", "priorraw"):
+        pipe = pretrained(name)
+        out[name] = evaluate(lambda x, pipe=pipe: pipe.reconstruct(x), pairs)
+        if name == "priorraw":
+            out["priorraw_eq4_bank"] = evaluate(
+                lambda x, pipe=pipe: assemble_raw(x, encoder=pipe.encoder, bank=pipe.bank), pairs
+            )
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``python -m rawkit.weights.recipes srgb_unet --preset default ...``."""
+    ap = argparse.ArgumentParser(prog="python -m rawkit.weights.recipes", description=__doc__)
+    ap.add_argument("method", choices=["srgb_unet", "priorraw", "evaluate"])
+    ap.add_argument("--preset", default="default", choices=["default", "hard"])
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--init", help="srgb_unet: a saved folder to continue from")
+    ap.add_argument("--crop-seed", type=int)
+    ap.add_argument("--encoder-steps", type=int, default=100)
+    a = ap.parse_args(argv)
+    if a.method == "evaluate":
+        print(json.dumps(evaluate_shipped(preset=a.preset), indent=2))
+        return 0
+    if a.out is None:
+        ap.error("--out is required for training")
+    if a.method == "priorraw":
+        pipe = train_priorraw(
+            preset=a.preset, encoder_steps=a.encoder_steps, steps=a.steps, seed=a.seed
+        )
+        pipe.save(a.out, dtype="float16")
+        val = evaluate(lambda x: pipe.reconstruct(x), benchmark_pairs("val", preset=a.preset))
+        test = evaluate(lambda x: pipe.reconstruct(x), benchmark_pairs("test", preset=a.preset))
+        write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps,
+                           "seed": a.seed, "val_psnr": val, "test_psnr": test})  # fmt: skip
+        return 0
+    pipe, curve = train_srgb_unet(
+        preset=a.preset, steps=a.steps, seed=a.seed, lr=a.lr, init=a.init, crop_seed=a.crop_seed,
+        log=lambda r: print(json.dumps(r), flush=True),
+    )  # fmt: skip
+    pipe.info["curve"] = curve
+    pipe.save(a.out, dtype="float16")
+    test = evaluate(lambda x: pipe.reconstruct(x), benchmark_pairs("test", preset=a.preset))
+    write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps, "seed": a.seed,
+                       "val_psnr": curve[-1]["val_psnr"], "test_psnr": test, "curve": curve})  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
