@@ -43,7 +43,13 @@ import torch
 
 from rawkit.metrics import psnr
 
-__all__ = ["rbf_curve", "webp_residual_decode", "webp_residual_encode"]
+__all__ = [
+    "interpolate_psnr",
+    "rate_distortion",
+    "rbf_curve",
+    "webp_residual_decode",
+    "webp_residual_encode",
+]
 
 _HEAD = struct.Struct("<Be")  # downsample factor, float16 scale
 
@@ -168,3 +174,57 @@ def interpolate_psnr(curve: Sequence[dict[str, float]], bpp: float) -> float:
     if x < pts[0][0] or x > pts[-1][0]:
         return float("nan")
     return float(np.interp(x, [a for a, _ in pts], [b for _, b in pts]))
+
+
+def rate_distortion(
+    pipe: Any, pairs: Sequence[Any], *, spacings: Sequence[int] = (8, 12, 16, 24, 32, 48, 64, 96)
+) -> dict[str, Any]:
+    """The RD table of a learned-metadata pipeline against RBF and WebP-residual metadata.
+
+    Args:
+        pipe: a :class:`~rawkit.pipelines.learned_metadata.LearnedMetadataPipeline`.
+        pairs: test items with NumPy ``srgb`` ``(3, H, W)`` and ``packed`` ``(4, H/2, W/2)``.
+        spacings: RBF sample spacings of the RBF curve.
+
+    Returns:
+        ``{"rows": [...], "rbf": [...], "blind_psnr": float}``; one row per rate index with
+        mean ``bytes``, ``bpp``, ``psnr``, the WebP residual's ``webp_bytes``/``webp_psnr``
+        at each image's bytes, ``rbf_psnr_equal_bpp`` (interpolated), and the payload's
+        bytes against the model's estimate (``payload_bytes``, ``est_payload_bytes``).
+    """
+    from rawkit.io.bitstream import OVERHEAD_BYTES
+
+    def score(a: Any, b: Any) -> float:
+        x = torch.as_tensor(np.clip(np.asarray(a, np.float32), 0, 1))
+        return float(psnr(x, torch.as_tensor(np.asarray(b, np.float32)), data_range=1.0))
+
+    rows = []
+    for t in range(pipe.net.rates):
+        acc: dict[str, list[float]] = {}
+        for p in pairs:
+            meta = pipe.encode(p.packed, p.srgb, rate=t)
+            base = pipe.blind(torch.from_numpy(np.asarray(p.srgb, np.float32))[None])[0].numpy()
+            web = webp_residual_encode(p.packed, base, max_bytes=len(meta))
+            vals = {
+                "bytes": len(meta),
+                "bpp": 8 * len(meta) / (p.srgb.shape[-1] * p.srgb.shape[-2]),
+                "psnr": score(pipe.reconstruct(p.srgb, metadata=meta), p.packed),
+                "webp_bytes": len(web),
+                "webp_psnr": score(webp_residual_decode(web, base), p.packed),
+                "payload_bytes": len(meta) - OVERHEAD_BYTES,
+                "est_payload_bytes": pipe.estimated_bits(p.packed, p.srgb, rate=t) / 8,
+            }
+            for k, v in vals.items():
+                acc.setdefault(k, []).append(float(v))
+        rows.append({"rate": t, **{k: float(np.mean(v)) for k, v in acc.items()}})
+    camera = pipe.camera
+    rbf = rbf_curve(pairs, camera=camera, spacings=spacings)
+    for r in rows:
+        r["rbf_psnr_equal_bpp"] = interpolate_psnr(rbf, r["bpp"])
+    blind = [
+        score(
+            pipe.blind(torch.from_numpy(np.asarray(p.srgb, np.float32))[None])[0].numpy(), p.packed
+        )
+        for p in pairs
+    ]
+    return {"rows": rows, "rbf": rbf, "blind_psnr": float(np.mean(blind))}

@@ -159,3 +159,25 @@ def test_files_round_trip_through_dng_and_png(tiny, tmp_path):
     small = write_image(tmp_path / "small.png", pair.srgb[:, :32, :32], bit_depth=8)
     with pytest.raises(ValueError, match="same size"):
         encode_files(dng, small, tmp_path / "b.bin", pipeline=tiny)
+
+
+def test_rate_distortion_table_and_webp_baseline(tiny):
+    from rawkit.data import synthesize
+    from rawkit.pipelines.metadata_rd import (
+        rate_distortion,
+        webp_residual_decode,
+        webp_residual_encode,
+    )
+
+    pair = synthesize("kodim19", camera="nikon_d5100", seed=2, max_side=64)
+    res = rate_distortion(tiny, [pair], spacings=(8, 16))
+    assert [r["rate"] for r in res["rows"]] == list(range(5))
+    for r in res["rows"]:
+        assert r["webp_bytes"] <= max(r["bytes"], 200)  # the smallest WebP if none fits
+        assert r["bytes"] == r["payload_bytes"] + OVERHEAD_BYTES
+    assert [q["spacing"] for q in res["rbf"]] == [8, 16]
+    # The WebP residual codec: within its byte budget, and exact for a constant residual.
+    base = np.full((4, 20, 30), 0.25, np.float32)
+    data = webp_residual_encode(base + 0.125, base, max_bytes=400)
+    assert len(data) <= 400
+    np.testing.assert_allclose(webp_residual_decode(data, base), base + 0.125, atol=2e-3)
