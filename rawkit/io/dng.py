@@ -373,8 +373,8 @@ def write_linear_dng(
         path: destination ``.dng`` (its folder must exist).
         rgb: ``(3, H, W)`` **uint16** camera RGB, ``H, W >= 22``, every value
             ``<= white_level``.
-        white_level, as_shot_neutral, color_matrix, calibration_illuminant, camera_name,
-            overwrite: as in :func:`write_dng`.
+        white_level, as_shot_neutral, color_matrix: as in :func:`write_dng`.
+        calibration_illuminant, camera_name, overwrite: as in :func:`write_dng`.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
