@@ -633,6 +633,16 @@ class VideoPipeline(Pipeline):
         c = cast(VideoConfig, self.config)
         return cast(torch.Tensor, estimate_flow(a, b, method=c.flow_method, preset=c.dis_preset))  # type: ignore[arg-type]
 
+    @classmethod
+    def synthetic_training_data(cls, *, camera: str = "nikon_d5100", seed: int = 0) -> PairSet:
+        """The default training set: one 8-frame video of every train-split photo.
+
+        :func:`video_pairs` of :func:`synthetic_videos` (``"train"``, 128x192 frames,
+        motions cycling); used by ``rawkit train video``, whose single-image pairs have no
+        consecutive frames.
+        """
+        return video_pairs(synthetic_videos("train", camera=camera, seed=seed))
+
     # ------------------------------------------------------------ contract hooks
 
     def check_training_data(self, data: PairSet | None) -> None:
