@@ -48,7 +48,15 @@ import numpy as np
 import torch
 
 from rawkit._checks import check_bool, check_seed
-from rawkit.data import SPLITS, PairSet, SyntheticPair, resolve_camera, synthesize
+from rawkit.data import (
+    SPLITS,
+    PairSet,
+    SyntheticPair,
+    generic_inverse,
+    oracle_inverse,
+    resolve_camera,
+    synthesize,
+)
 from rawkit.io import atomic_write, check_writable
 from rawkit.isp import CameraModel
 from rawkit.metrics import psnr, ssim
@@ -94,6 +102,9 @@ class QualityConfig:
         overrides: method -> settings of that method only.
         tile, overlap: tiled inference of tileable methods.
         threads: torch intra-op threads during the run (None: leave as is).
+        data_preset: the benchmark camera of :func:`rawkit.data.synthesize`
+            (``"default"``: one fixed rendering plus the camera's look; ``"hard"``:
+            every render drawn at random).
     """
 
     name: str
@@ -105,13 +116,16 @@ class QualityConfig:
     test_pairs_per_photo: int = 2
     train_max_side: int = 256
     test_max_side: int = 256
-    methods: tuple[str, ...] = ("blind_unprocess", "rbf_metadata", "srgb_unet", "priorraw")
+    methods: tuple[str, ...] = (
+        "blind_unprocess", "nn_search", "rbf_metadata", "srgb_unet", "priorraw",
+    )  # fmt: skip
     variants: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     budget: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     tile: int = 512
     overlap: int = 32
     threads: int | None = 1
+    data_preset: str = "default"
 
 
 #: The presets of ``rawkit bench quality`` (``--preset``).
@@ -132,11 +146,15 @@ PRESETS: dict[str, QualityConfig] = {
         variants={"priorraw": ("non_local",), "rbf_metadata": ("rbf",)},
     ),
     "default": QualityConfig(name="default", budget={"steps": 1000, "crop": 64}),
+    "hard": QualityConfig(name="hard", data_preset="hard", budget={"steps": 1000, "crop": 64}),
 }  # fmt: skip
 
 #: Labels of the rows rawkit's own methods produce (other rows show their description).
 METHODS: dict[str, str] = {
+    "oracle": "reference: true parameters (ceiling)",
+    "generic_inverse": "reference: blind generic inverse",
     "blind_unprocess": "blind unprocess (typical render)",
+    "nn_search": "raw-value NN search (2x2 sRGB, k=16)",
     "rbf_srgb": "RBF metadata 1/256, sRGB colour",
     "rbf": "RBF metadata 1/256, camera RGB",
     "srgb_unet": "sRGB-only U-Net (AIM22) = T1 sRGB+UNet",
@@ -220,6 +238,7 @@ def synthetic_pairs(
     seed: int = 0,
     split: int = 0,
     stream: int = 0,
+    preset: str = "default",
 ) -> list[SyntheticPair]:
     """``per_photo`` synthetic pairs of every photo, each with its own seed.
 
@@ -236,7 +255,7 @@ def synthetic_pairs(
     return [
         synthesize(
             photo, camera=cam, seed=_seed(seed, split, stream, i, k), render=render,  # type: ignore[arg-type]
-            max_side=max_side,
+            max_side=max_side, preset=preset,
         )
         for i, photo in enumerate(photos)
         for k in range(per_photo)
@@ -261,7 +280,8 @@ def demo_data(preset: str | QualityConfig = "default", *, seed: int = 0) -> Qual
     train: list[SyntheticPair] = []
     test: dict[str, list[SyntheticPair]] = {}
     for r, render in enumerate(cfg.renders):
-        kw = {"camera": camera, "render": render, "seed": seed, "stream": r}
+        kw = {"camera": camera, "render": render, "seed": seed, "stream": r,
+              "preset": cfg.data_preset}  # fmt: skip
         train += synthetic_pairs(
             cfg.train_photos, per_photo=cfg.train_pairs_per_photo, max_side=cfg.train_max_side,
             split=0, **kw,
@@ -389,10 +409,37 @@ def _label(key: str, pipe: Pipeline) -> str:
     return METHODS.get(key, f"{key}: {pipe.description}"[:40])
 
 
+def _reference_records(render: str, pairs: Sequence[SyntheticPair]) -> list[QualityRecord]:
+    """The two references of every table: each pair's true parameters (the ceiling) and
+    the blind generic inverse (:func:`rawkit.data.oracle_inverse`,
+    :func:`rawkit.data.generic_inverse`)."""
+    out = []
+    for key, fn in (
+        ("oracle", oracle_inverse),
+        ("generic_inverse", lambda p: generic_inverse(p.srgb.astype(np.float64), camera=p.camera)),
+    ):
+        t0 = time.perf_counter()
+        per = []
+        for p in pairs:
+            est, ref = np.asarray(fn(p), np.float64), p.packed.astype(np.float64)
+            per.append([p.photo, p.seed, float(psnr(est, ref, data_range=1.0)),
+                        float(ssim(est, ref, data_range=1.0))])  # fmt: skip
+        out.append(QualityRecord(
+            method=key, label=METHODS[key], render=render,
+            psnr=float(np.mean([r[2] for r in per])), ssim=float(np.mean([r[3] for r in per])),
+            n_images=len(per), metadata_bytes=0.0, metadata_bpp=0.0, train_steps=0,
+            train_seconds=0.0, eval_seconds=time.perf_counter() - t0, per_image=per,
+            note="reference" + (": knows each pair's parameters" if key == "oracle" else ""),
+        ))  # fmt: skip
+    return out
+
+
 def evaluate(tm: TrainedMethods, data: QualityData) -> list[QualityRecord]:
-    """PSNR/SSIM of every row on every render's test pairs (see the module notes)."""
+    """PSNR/SSIM of every row on every render's test pairs (see the module notes),
+    after the two reference rows (oracle, blind generic inverse)."""
     records = []
     for render, pairs in data.test.items():
+        records += _reference_records(render, pairs)
         for key, fitted in tm.pipelines.items():
             pipe = _for_render(fitted, render)
             t0 = time.perf_counter()
@@ -438,6 +485,8 @@ def quality_goals(records: Sequence[QualityRecord]) -> list[dict[str, Any]]:
         by = {r.method: r.psnr for r in records if r.render == render}
         checks = [
             ("PriorRAW - sRGB-only U-Net >= 3 dB", "non_local", "srgb_unet", 3.0),
+            ("sRGB-only U-Net - blind generic inverse >= 3 dB", "srgb_unet", "generic_inverse", 3.0),
+            ("Eq. 4 learned (bank) - raw-value NN search >= 0 dB", "cluster_group", "nn_search", 0.0),
             ("PriorRAW (no metadata) - RBF metadata 1/256 >= 0 dB", "non_local", "rbf", 0.0),
             ("PriorRAW bank - full reference set >= -0.5 dB", "non_local", "non_local_full", -0.5),
             (

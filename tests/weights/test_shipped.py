@@ -1,0 +1,35 @@
+"""Shipped weights: they load, are small, and carry a complete card."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rawkit.weights
+from rawkit.pipelines import available, pretrained
+
+FOLDER = Path(rawkit.weights.__file__).parent
+SHIPPED = sorted(p.parent.name for p in FOLDER.glob("*/card.json"))
+CARD_KEYS = {"name", "data", "preset", "steps", "val_psnr", "test_psnr", "seed", "cpu_seconds",
+             "command", "dtype"}  # fmt: skip
+
+
+def test_the_learned_methods_ship_weights_within_the_budget():
+    assert {"srgb_unet", "priorraw"} <= set(SHIPPED)
+    total = sum(f.stat().st_size for f in FOLDER.rglob("*") if f.is_file())
+    assert total <= 25 * 2**20
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_card_and_load(name):
+    card = json.loads((FOLDER / name / "card.json").read_text())
+    assert CARD_KEYS <= set(card), sorted(CARD_KEYS - set(card))
+    assert card["name"] == name and name in available()
+    assert card["preset"] == "default" and card["steps"] > 0
+    assert (
+        20 < card["test_psnr"] < 60 and "python" in card["command"] or "rawkit" in card["command"]
+    )
+    pipe = pretrained(name)
+    out = pipe.reconstruct(np.full((3, 32, 48), 0.5, np.float32))
+    assert out.shape == (4, 16, 24) and np.isfinite(out).all()
