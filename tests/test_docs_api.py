@@ -43,7 +43,7 @@ def missing_names(apidoc, stem: str, text: str) -> list[str]:
         for name in getattr(package, "__all__", []):
             if isinstance(getattr(package, name), types.ModuleType):
                 continue
-            entry = (f".. auto", f":: {package_name}.{name}\n")
+            entry = (".. auto", f":: {package_name}.{name}\n")
             documented = any(
                 line.startswith(entry[0]) and line.endswith(entry[1].strip())
                 for line in text.splitlines()
