@@ -85,7 +85,7 @@ def fuzz(session: nox.Session) -> None:
     """
     _install(session)
     session.install("atheris")
-    targets = ["raw", "npy", "image", "bank", "ckpt", "meta"]
+    targets = ["raw", "npy", "image", "photo", "bank", "ckpt", "meta"]
     if session.posargs:
         targets, flags = [session.posargs[0]], list(session.posargs[1:])
     else:

@@ -16,9 +16,21 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from pathlib import Path
 
-__all__ = ["FileFormatError", "check_readable", "describe_format", "sniff_format"]
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "FileFormatError",
+    "check_image_header",
+    "check_readable",
+    "describe_format",
+    "sniff_format",
+]
+
+#: Largest image (width x height) the readers decode: a 460-byte file must not make a
+#: decoder allocate gigabytes (a "decompression bomb").  2**28 pixels is 268 megapixels.
+MAX_IMAGE_PIXELS = 2**28
 
 PathLike = str | os.PathLike
 
@@ -127,3 +139,78 @@ def check_readable(path: PathLike, what: str) -> Path:
     if p.stat().st_size == 0:
         raise FileFormatError(p, f"empty file (0 bytes), expected {what}")
     return p
+
+
+def _png_problem(data: bytes) -> str | None:
+    pos, n = 8, len(data)
+    while pos + 8 <= n:
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if length > 2**31 - 1 or pos + 12 + length > n:
+            return (
+                f"truncated or corrupt PNG: chunk {kind!r} at byte {pos} claims {length} bytes, "
+                f"the file has {n - pos - 12} left"
+            )
+        if kind == b"IHDR" and length >= 8:
+            w, h = struct.unpack(">II", data[pos + 8 : pos + 16])
+            if w * h > MAX_IMAGE_PIXELS:
+                return f"PNG claims {w}x{h} pixels, more than the {MAX_IMAGE_PIXELS} rawkit decodes"
+        if kind == b"IEND":
+            return None
+        pos += 12 + length
+    return None
+
+
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_problem(data: bytes) -> str | None:
+    pos, n = 2, len(data)
+    while pos + 4 <= n and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _SOF and pos + 9 <= n:
+            h, w = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            if w * h > MAX_IMAGE_PIXELS:
+                return (
+                    f"JPEG claims {w}x{h} pixels, more than the {MAX_IMAGE_PIXELS} rawkit decodes"
+                )
+            return None
+        if marker == 0xDA:  # start of scan without a frame header: let the decoder refuse
+            return None
+        pos += 2 + length
+    return None
+
+
+def check_image_header(path: PathLike, fmt: str | None) -> None:
+    """Refuse a PNG/JPEG whose header would make a decoder allocate absurd memory.
+
+    PNG: every chunk must fit in the file (a chunk length of ``0xFFFFFFFF`` in a 460-byte
+    file made OpenCV allocate 4 GB) and the image must have at most
+    :data:`MAX_IMAGE_PIXELS` pixels; JPEG: the frame header's size, likewise.  Other
+    formats pass.
+
+    Raises:
+        FileFormatError: a corrupt chunk or an oversized image (an ``OSError``).
+
+    Example:
+        >>> import tempfile, pathlib, struct
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = pathlib.Path(d) / "bomb.png"
+        ...     ihdr = struct.pack(">II", 100000, 100000) + bytes(5)
+        ...     _ = p.write_bytes(b"\\x89PNG\\r\\n\\x1a\\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + bytes(4))
+        ...     try:
+        ...         check_image_header(p, "png")
+        ...     except FileFormatError as e:
+        ...         print(e.problem)
+        PNG claims 100000x100000 pixels, more than the 268435456 rawkit decodes
+    """
+    if fmt not in ("png", "jpeg"):
+        return
+    with open(path, "rb") as f:
+        data = f.read()
+    problem = _png_problem(data) if fmt == "png" else _jpeg_problem(data)
+    if problem:
+        raise FileFormatError(path, problem)

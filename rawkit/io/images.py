@@ -28,7 +28,13 @@ import torch
 from rawkit._checks import check_choice, check_dtype, check_tensor_like
 from rawkit._tensor import Array
 from rawkit.io._atomic import PathLike, atomic_write, check_writable
-from rawkit.io._files import FileFormatError, check_readable, describe_format, sniff_format
+from rawkit.io._files import (
+    FileFormatError,
+    check_image_header,
+    check_readable,
+    describe_format,
+    sniff_format,
+)
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -150,6 +156,7 @@ def read_image(path: PathLike) -> LoadedImage:
             p,
             f"content is {describe_format(found)}, not what the extension {p.suffix!r} says ({fmt})",
         )
+    check_image_header(p, found)
     buf = np.fromfile(p, dtype=np.uint8)
     arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if arr is None:

@@ -10,6 +10,7 @@ target       call                                     documented exceptions
 ``raw``      ``io.read_raw`` (.dng and .kdc seeds)    ``OSError`` (FileFormatError ...)
 ``npy``      ``io.read_aim22_raw``                    ``OSError``, ``ValueError``
 ``image``    ``io.read_image`` (.png, .jpg seeds)     ``OSError``, ``ValueError``
+``photo``    ``io.read_photo`` (.tif seed)            ``OSError``, ``ValueError``
 ``bank``     ``prior.PriorBank.load``                 ``OSError`` (PriorBankFileError), ``ValueError``
 ``ckpt``     ``io.load_checkpoint``                   ``OSError`` (FileFormatError)
 ``meta``     ``io.bitstream.unpack_metadata``         ``ValueError`` (BitstreamError)
@@ -102,6 +103,16 @@ def _image_seeds() -> dict[str, bytes]:
 
 
 @functools.cache
+def _photo_seeds() -> list[bytes]:
+    import tifffile
+
+    p = _tmp("s.tif")
+    rgb = (np.random.default_rng(4).random((8, 8, 3)) * 65535).astype(np.uint16)
+    tifffile.imwrite(p, rgb, photometric="rgb", metadata=None)
+    return [p.read_bytes()]
+
+
+@functools.cache
 def _bank_seeds() -> list[bytes]:
     from rawkit.prior import PriorBank
 
@@ -146,6 +157,12 @@ def _read_image(p: Path) -> object:
     return read_image(p)
 
 
+def _read_photo(p: Path) -> object:
+    from rawkit.io import read_photo
+
+    return read_photo(p)
+
+
 def _read_bank(p: Path) -> object:
     from rawkit.prior import PriorBank
 
@@ -170,6 +187,7 @@ TARGETS: dict[str, Target] = {
         Target("raw", ".dng", _read_raw, (OSError,), lambda: [*_raw_seeds(), _kdc_seed()]),
         Target("npy", ".npy", _read_npy, (OSError, ValueError), _npy_seeds),
         Target("image", ".png", _read_image, (OSError, ValueError), lambda: list(_image_seeds().values())),
+        Target("photo", ".tif", _read_photo, (OSError, ValueError), _photo_seeds),
         Target("bank", ".bank", _read_bank, (OSError, ValueError), _bank_seeds),
         Target("ckpt", ".pt", _read_ckpt, (OSError,), _ckpt_seeds),
         Target("meta", ".bin", _read_meta, (ValueError,), _meta_seeds),

@@ -69,3 +69,28 @@ def test_mutated_files_raise_only_documented_errors(name):
         target.run(data, suffix_for(target, data))
 
     run()
+
+
+def test_png_chunk_length_bomb_is_refused(tmp_path):
+    """Found by atheris: a 460-byte PNG whose IDAT claims 4 GB made OpenCV allocate it."""
+    from rawkit.io import FileFormatError, read_image
+
+    seed = bytearray(TARGETS["image"].seeds()[0])  # the 16-bit PNG
+    idat = seed.index(b"IDAT") - 4
+    seed[idat : idat + 4] = b"\xff\xff\xff\xf0"
+    p = tmp_path / "bomb.png"
+    p.write_bytes(bytes(seed))
+    with pytest.raises(FileFormatError, match="claims 4294967280 bytes"):
+        read_image(p)
+
+
+def test_jpeg_dimension_bomb_is_refused(tmp_path):
+    from rawkit.io import FileFormatError, read_image
+
+    data = bytearray(TARGETS["image"].seeds()[1])  # the JPEG
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = b"\xff\xff\xff\xff"  # 65535 x 65535
+    p = tmp_path / "bomb.jpg"
+    p.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match="65535x65535"):
+        read_image(p)
