@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,9 +225,23 @@ def _quiet_tifffile() -> Iterator[list[str]]:
         logger.propagate = old_propagate
 
 
-def _raw_ifd_levels(pages: Any) -> tuple[float | None, int | None]:
+#: At most this many image file directories (SubIFDs included) are walked: real RAW
+#: files have a handful, and a corrupt IFD chain can loop without end.
+_MAX_IFDS = 64
+
+
+def _all_pages(p: Path, tif: tifffile.TiffFile) -> list[Any]:
+    pages = list(itertools.islice(_walk_pages(tif.pages), _MAX_IFDS + 1))
+    if len(pages) > _MAX_IFDS:
+        raise FileFormatError(
+            p, f"corrupt TIFF structure: more than {_MAX_IFDS} image file directories (a loop?)"
+        )
+    return pages
+
+
+def _raw_ifd_levels(pages: list[Any]) -> tuple[float | None, int | None]:
     """WhiteLevel and BitsPerSample of a DNG's main raw IFD (NewSubFileType 0, CFA)."""
-    for page in _walk_pages(pages):
+    for page in pages:
         tags = page.tags
         sub = tags.get(254)
         photometric = tags.get(262)
@@ -240,14 +255,14 @@ def _raw_ifd_levels(pages: Any) -> tuple[float | None, int | None]:
     return None, None
 
 
-def _check_strips(p: Path, tif: tifffile.TiffFile, *, slack: int = 0) -> None:
+def _check_strips(p: Path, pages: list[Any], *, slack: int = 0) -> None:
     """Raise if any image strip or tile of any IFD (SubIFDs too) runs past the end of file.
 
     ``slack``: bytes a strip may overrun the file (some cameras overstate the byte count
     of their last strip slightly; LibRaw reads such files).
     """
     size = p.stat().st_size + slack
-    for page in _walk_pages(tif.pages):
+    for page in pages:
         offsets = getattr(page, "dataoffsets", ()) or ()
         counts = getattr(page, "databytecounts", ()) or ()
         ends = [o + c for o, c in zip(offsets, counts, strict=False) if c]
@@ -273,9 +288,10 @@ def _read_tiff_tags(p: Path) -> _TiffTags:
             out.is_dng = tags.get(50706) is not None
             # Image data past the end of the file: truncated, whatever the format (camera
             # RAWs other than DNG get a little slack for overstated strip byte counts).
-            _check_strips(p, tif, slack=0 if out.is_dng or tiff_named else 4096)
+            pages = _all_pages(p, tif)
+            _check_strips(p, pages, slack=0 if out.is_dng or tiff_named else 4096)
             if out.is_dng:
-                out.white_tag, out.bits = _raw_ifd_levels(tif.pages)
+                out.white_tag, out.bits = _raw_ifd_levels(pages)
             m1, m2 = _rationals(tags.get(50721)), _rationals(tags.get(50722))
             i1 = tags.get(50778)
             i2 = tags.get(50779)

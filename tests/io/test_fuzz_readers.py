@@ -94,3 +94,18 @@ def test_jpeg_dimension_bomb_is_refused(tmp_path):
     p.write_bytes(bytes(data))
     with pytest.raises(FileFormatError, match="65535x65535"):
         read_image(p)
+
+
+REGRESSIONS = Path(__file__).resolve().parents[1] / "data" / "fuzz_regressions"
+
+
+@pytest.mark.parametrize(
+    ("file", "target"),
+    [("raw-ifd-loop.dng", "raw"),  # an IFD chain tifffile walked without end
+     ("image-idat-4gb.png", "image")],  # a chunk length that made OpenCV allocate 4 GB
+)  # fmt: skip
+def test_fuzz_regressions(file, target):
+    """Inputs atheris found: each must be refused with a documented exception, quickly."""
+    t = TARGETS[target]
+    with pytest.raises(t.allowed):
+        t.read(REGRESSIONS / file)
