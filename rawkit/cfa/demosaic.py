@@ -144,7 +144,10 @@ def _check_mosaic(mosaic: torch.Tensor, pattern: str, min_side: int) -> None:
     h, w = mosaic.shape[-2:]
     if h < min_side or w < min_side:
         raise ValueError(f"mosaic: expected H and W >= {min_side}, got H={h}, W={w}")
-    check_finite(mosaic, "mosaic")
+    if mosaic.numel():
+        lo, hi = torch.aminmax(mosaic.detach())  # one read-only pass; NaN/Inf show up here
+        if not bool(torch.isfinite(lo) & torch.isfinite(hi)):
+            check_finite(mosaic, "mosaic")  # raises with the standard message
 
 
 def _shuffle_into(y: torch.Tensor, batch: list[int], like: torch.Tensor) -> torch.Tensor:
@@ -171,14 +174,20 @@ def _site_planes(x: torch.Tensor) -> torch.Tensor:
     return planes
 
 
+#: Bytes of the twelve (colour, site) planes of one band of :func:`_bilinear_shifted`.
+_BAND_BYTES = 2 << 20
+
+
 def _bilinear_shifted(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
     """Bilinear demosaic by shifted adds of zero-padded site planes (no autograd).
 
     Every bilinear tap has the same weight ``1/n``, so each missing (colour, site)
-    plane is a sum of two or four shifted planes times ``1/n``, written straight into
-    its strided place in ``out``; border pixels are then renormalised to the mean of
-    the neighbours that exist.  About three times faster than the ``conv2d`` path on
-    the CPU, which is kept for autograd (``out=`` ops do not record gradients).
+    plane is a sum of two or four shifted planes times ``1/n``; border pixels are then
+    renormalised to the mean of the neighbours that exist.  The planes are made a band
+    of rows at a time in a small buffer that stays in cache, and each band is written
+    into ``out`` by one depth-to-space copy, so the image makes one pass in and one out.
+    The ``conv2d`` path does the same arithmetic with autograd (``out=`` ops record no
+    gradients).
     """
     n, _, hh, ww = x.shape
     h, w = hh // 2, ww // 2
@@ -188,31 +197,64 @@ def _bilinear_shifted(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
     padded[..., 1:-1, 1:-1] = x.view(n, h, 2, w, 2).permute(0, 2, 4, 1, 3)
     dst_all = out.view(n, 3, h, 2, w, 2)
     den = _border_weights(pattern, h, w, x)
+    rows = max(1, min(h, _BAND_BYTES // max(1, 12 * n * w * x.element_size())))
+    buf = torch.empty((n, 12, rows, w), dtype=x.dtype, device=x.device)
+    plan = _bilinear_plan(pattern)
+    cols = torch.tensor([0] + [1] * (w - 2) + ([2] if w > 1 else []), device=x.device)
+    cols = cols.clamp(max=den.shape[-1] - 1)
+    for i0 in range(0, h, rows):
+        i1 = min(h, i0 + rows)
+        band = buf[:, :, : i1 - i0]
+        for k, taps, weight in plan:
+            dst = band[:, k]
+            views = [padded[:, sy, sx, 1 + ty + i0 : 1 + ty + i1, 1 + tx : 1 + tx + w]
+                     for sy, sx, ty, tx in taps]  # fmt: skip
+            if len(views) == 1:
+                dst.copy_(views[0])
+                continue
+            torch.add(views[0], views[1], out=dst)
+            for v in views[2:]:
+                dst.add_(v)
+            dst.mul_(weight)
+            _divide_band_border(dst, den[k], i0, h, cols)
+        for k in range(12):  # plane by plane: the inner loop runs along the row
+            c, dy, dx = k // 4, (k // 2) % 2, k % 2
+            dst_all[:, c, i0:i1, dy, :, dx].copy_(band[:, k])
+
+
+@functools.cache
+def _bilinear_plan(pattern: str) -> list[tuple[int, list[tuple[int, int, int, int]], float]]:
+    """Per output plane ``4c + 2dy + dx``: its taps as (site y, site x, tile dy, tile dx), weight."""
+    plan = []
     for c in range(3):
         for dy in range(2):
             for dx in range(2):
-                dst = dst_all[:, c, :, dy, :, dx]
                 taps = _site_kernel(pattern, "bilinear", c, dy, dx)
-                views = []
-                for oy, ox, _ in taps:
-                    ty, tx = (dy + oy) // 2, (dx + ox) // 2
-                    views.append(
-                        padded[
-                            :,
-                            (dy + oy) % 2,
-                            (dx + ox) % 2,
-                            1 + ty : 1 + ty + h,
-                            1 + tx : 1 + tx + w,
-                        ]
-                    )
-                if len(views) == 1:
-                    dst.copy_(views[0])
-                    continue
-                torch.add(views[0], views[1], out=dst)
-                for v in views[2:]:
-                    dst.add_(v)
-                dst.mul_(taps[0][2])
-                _divide_border(dst, den[4 * c + 2 * dy + dx])
+                spec = [
+                    ((dy + oy) % 2, (dx + ox) % 2, (dy + oy) // 2, (dx + ox) // 2)
+                    for oy, ox, _ in taps
+                ]
+                plan.append((4 * c + 2 * dy + dx, spec, taps[0][2]))
+    return plan
+
+
+def _divide_band_border(
+    y: torch.Tensor, den: torch.Tensor, i0: int, h: int, cols: torch.Tensor
+) -> None:
+    """:func:`_divide_border` for the band of rows ``i0 .. i0 + y.shape[-2]`` of an
+    ``h``-row plane; ``cols`` is the column of ``den`` for every column of ``y``."""
+    nb, w = y.shape[-2:]
+    hs, ws = den.shape
+    border = {0: 0, h - 1: hs - 1}  # global border row -> row of den
+    inner = [r for r in range(nb) if i0 + r not in border]
+    for r in range(nb):
+        if i0 + r in border:
+            y[..., r, :] /= den[border[i0 + r], cols]
+    if inner:
+        a, b = inner[0], inner[-1] + 1  # inner rows of a band are contiguous
+        y[..., a:b, 0] /= den[1, 0]
+        if w > 1:
+            y[..., a:b, -1] /= den[1, ws - 1]
 
 
 def _border_weights(pattern: str, h: int, w: int, like: torch.Tensor) -> torch.Tensor:

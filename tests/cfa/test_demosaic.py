@@ -201,3 +201,19 @@ def test_bilinear_autograd_path_equals_fast_path(pattern, shape):
 @pytest.mark.parametrize("fn", LINEAR)
 def test_empty_batch(fn):
     assert fn(np.zeros((0, 1, 8, 8), np.float32), pattern="RGGB").shape == (0, 3, 8, 8)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_bilinear_bands_match_conv2d_path(monkeypatch, pattern):
+    """The no-autograd path (bands of rows in cache) equals the conv2d path, borders included."""
+    import importlib
+
+    dm = importlib.import_module("rawkit.cfa.demosaic")
+
+    monkeypatch.setattr(dm, "_BAND_BYTES", 12 * 2 * 7 * 4 * 3)  # bands of 3 tile rows
+    m = torch.rand(2, 1, 18, 14, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    fast = demosaic_bilinear(m, pattern=pattern)
+    with_grad = demosaic_bilinear(m.clone().requires_grad_(True), pattern=pattern).detach()
+    torch.testing.assert_close(fast, with_grad, atol=1e-12, rtol=0)
+    flat = demosaic_bilinear(torch.full((1, 18, 14), 0.3), pattern=pattern)
+    torch.testing.assert_close(flat, torch.full((3, 18, 14), 0.3))
