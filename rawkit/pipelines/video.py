@@ -102,6 +102,9 @@ class VideoConfig(PipelineConfig):
     batch_size: int = setting(4, "frame pairs per step")
     crop: int = setting(176, "training crop side in sRGB pixels (even; SSIM needs 176 at depth 4)")
     lr: float = setting(1e-3, "Adam learning rate (cosine decay)")
+    reference_noise: float = setting(
+        0.0, "std of Gaussian noise added to the reference RAW in training (chain robustness)"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -122,7 +125,7 @@ class VideoConfig(PipelineConfig):
             or self.crop % 2
         ):
             raise ValueError(f"crop: expected an even int >= 4, got {self.crop!r}")
-        for name in ("lam", "lr"):
+        for name in ("lam", "lr", "reference_noise"):
             v = getattr(self, name)
             if (
                 isinstance(v, bool)
@@ -681,6 +684,8 @@ class VideoPipeline(Pipeline):
         for _ in bar:
             batch = [self._crop(data, pairs, flows, g) for _ in range(c.batch_size)]
             x0, y0, x1, y1, fl = (torch.stack(v) for v in zip(*batch, strict=True))
+            if c.reference_noise > 0:  # the chain feeds back its own, imperfect RAW
+                y0 = y0 + c.reference_noise * torch.randn(y0.shape, generator=g)
             out = net(x0, y0, x1, fl)
             aux = list(out.aux) if lam > 0 else []
             loss = multiscale_loss(out.raw, aux, y1, data_range=1.0, lam=lam)

@@ -151,6 +151,10 @@ def test_fit_refuses_single_frames_and_small_crops(video) -> None:  # type: igno
     with pytest.raises(ValueError, match="SSIM"):
         VideoConfig(**{**TINY, "crop": 40})
     assert VideoConfig(**{**TINY, "crop": 40, "aux_loss": False}).crop == 40
+    with pytest.raises(ValueError, match="reference_noise"):
+        VideoConfig(reference_noise=-0.1)
+    noisy = VideoConfig(steps=1, reference_noise=0.02, **TINY)
+    assert VideoPipeline.fit(video_pairs([video]), noisy, progress=False).fitted
 
 
 # ----------------------------------------------------------------------- files
