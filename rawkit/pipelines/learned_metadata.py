@@ -89,7 +89,7 @@ class LearnedMetadataConfig(PipelineConfig):
     width: int = setting(32, "channels of the encoder, sRGB context and latent decoder")
     guide_width: int = setting(16, "channels of the full-resolution sRGB branch")
     lambdas: tuple[float, ...] = setting(LAMBDAS, "lambda of each rate index (bpp + lambda*MSE)")
-    steps: int = setting(2400, "optimiser steps")
+    steps: int = setting(4000, "optimiser steps")
     batch_size: int = setting(4, "crops per step")
     crop: int = setting(128, "sRGB crop side in pixels (even)")
     lr: float = setting(2e-3, "Adam learning rate (cosine decay to 0)")
