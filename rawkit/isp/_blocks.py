@@ -18,6 +18,7 @@ not batched, and the demosaic is bilinear or Malvar (Menon looks further away).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
@@ -65,17 +66,35 @@ def run_bands(
     are dropped.  The output buffer is allocated once, from the first band's dtype.
     """
     h = x.shape[-2]
-    out: torch.Tensor | None = None
-    for r0 in range(0, h, rows):
+    starts = list(range(0, h, rows))
+
+    def band(r0: int) -> tuple[int, torch.Tensor]:
+        a = max(0, r0 - halo)
+        return r0, fn(x[..., a : min(h, r0 + rows + halo), :])
+
+    def put(out: torch.Tensor, r0: int, y: torch.Tensor) -> None:
         r1 = min(h, r0 + rows)
-        a, b = max(0, r0 - halo), min(h, r1 + halo)
-        y = fn(x[..., a:b, :])
-        if out is None:
-            shape = (*y.shape[:-2], h * up // down, y.shape[-1])
-            out = empty_output(shape, like=x, dtype=y.dtype)
-        top, n = (r0 - a) * up // down, (r1 - r0) * up // down
+        top, n = (r0 - max(0, r0 - halo)) * up // down, (r1 - r0) * up // down
         out[..., r0 * up // down : r0 * up // down + n, :] = y[..., top : top + n, :]
-    assert out is not None  # h >= 1
+
+    r0, y = band(starts[0])
+    out = empty_output((*y.shape[:-2], h * up // down, y.shape[-1]), like=x, dtype=y.dtype)
+    put(out, r0, y)
+    threads = torch.get_num_threads()
+    if threads == 1 or x.device.type != "cpu" or len(starts) == 1:
+        for r0 in starts[1:]:
+            put(out, *band(r0))
+        return out
+    # Bands in parallel, each single-threaded: no OpenMP barrier per op, so one thread
+    # descheduled on a loaded machine delays only its own band, not every op of all.
+    torch.set_num_threads(1)
+    try:
+        # OpenMP's thread count is per thread: each worker sets its own to 1.
+        one = lambda: torch.set_num_threads(1)  # noqa: E731
+        with ThreadPoolExecutor(threads, initializer=one) as pool:  # each worker writes its bands
+            list(pool.map(lambda r: put(out, *band(r)), starts[1:]))
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 
