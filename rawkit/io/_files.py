@@ -23,6 +23,7 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "FileFormatError",
     "check_image_header",
+    "check_tiff_size",
     "check_readable",
     "describe_format",
     "sniff_format",
@@ -214,3 +215,39 @@ def check_image_header(path: PathLike, fmt: str | None) -> None:
     problem = _png_problem(data) if fmt == "png" else _jpeg_problem(data)
     if problem:
         raise FileFormatError(path, problem)
+
+
+def check_tiff_size(path: PathLike) -> None:
+    """Refuse a TIFF whose first image claims more than :data:`MAX_IMAGE_PIXELS` pixels.
+
+    tifffile allocates the whole array from the header before reading a byte of data:
+    a 226-byte TIFF claiming 3 billion rows asked for 25 GB.  tifffile's log messages
+    about the corrupt header are silenced.
+
+    Raises:
+        FileFormatError: an unreadable header or an oversized image (an ``OSError``).
+    """
+    import logging
+
+    import tifffile
+
+    logger = logging.getLogger("tifffile")
+    old = logger.disabled
+    logger.disabled = True
+    try:
+        with tifffile.TiffFile(path) as tif:
+            shape = tif.pages[0].shape
+    except Exception as e:  # tifffile raises many kinds on a corrupt header
+        raise FileFormatError(
+            path, f"truncated or corrupt TIFF header ({type(e).__name__}: {e})"
+        ) from e
+    finally:
+        logger.disabled = old
+    pixels = 1
+    for s in shape[:2]:
+        pixels *= int(s)
+    if pixels > MAX_IMAGE_PIXELS:
+        raise FileFormatError(
+            path,
+            f"TIFF claims {shape[0]}x{shape[1]} pixels, more than the {MAX_IMAGE_PIXELS} rawkit decodes",
+        )

@@ -32,6 +32,7 @@ from rawkit.io._files import (
     FileFormatError,
     check_image_header,
     check_readable,
+    check_tiff_size,
     describe_format,
     sniff_format,
 )
@@ -393,6 +394,7 @@ def read_photo(path: PathLike, *, orientation: bool = True) -> Photo:
             raise FileFormatError(
                 p, f"content is {describe_format(found)}, not what the extension {p.suffix!r} says"
             )
+        check_tiff_size(p)
         try:
             arr = tifffile.imread(p)
         except Exception as e:  # noqa: BLE001 - tifffile raises many kinds

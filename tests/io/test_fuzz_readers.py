@@ -102,7 +102,8 @@ REGRESSIONS = Path(__file__).resolve().parents[1] / "data" / "fuzz_regressions"
 @pytest.mark.parametrize(
     ("file", "target"),
     [("raw-ifd-loop.dng", "raw"),  # an IFD chain tifffile walked without end
-     ("image-idat-4gb.png", "image")],  # a chunk length that made OpenCV allocate 4 GB
+     ("image-idat-4gb.png", "image"),  # a chunk length that made OpenCV allocate 4 GB
+     ("photo-tiff-huge.tif", "photo")],  # 3 billion rows: tifffile allocated them
 )  # fmt: skip
 def test_fuzz_regressions(file, target):
     """Inputs atheris found: each must be refused with a documented exception, quickly."""
