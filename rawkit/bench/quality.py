@@ -22,6 +22,13 @@ What it does (one call of :func:`run_quality`):
    :func:`rawkit.metrics.ssim`) averaged over images, and for methods that store
    metadata the mean length of :meth:`~rawkit.pipelines.Pipeline.encode_metadata`.
 
+Every table starts with two references: the inverse with each pair's true parameters
+(``oracle``, the ceiling) and the blind generic inverse (``generic_inverse``: the
+generic ISP, not the camera's look; :func:`rawkit.data.generic_inverse`).  The data
+come from the benchmark camera (``data_preset="default"``: one fixed rendering plus the
+camera's look, see :mod:`rawkit.data.presets`); the ``"hard"`` preset draws every
+render at random instead.
+
 Presets (:data:`PRESETS`): ``"quick"`` (tiny images and networks, tens of optimiser
 steps: a smoke test in well under a minute), ``"demo"`` (what ``rawkit demo`` trains:
 about 5 minutes on 2 cores) and ``"default"`` (about 10-20 minutes on 2 cores, one

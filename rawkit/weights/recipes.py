@@ -209,6 +209,10 @@ def evaluate_shipped(*, preset: str = "default", split: str = "test") -> dict[st
     out["generic_inverse"] = evaluate(
         lambda x: generic_inverse(x.double(), camera=CAMERA).float(), pairs
     )
+    rbf = get("rbf_metadata")()
+    out["rbf_metadata_1_256"] = float(np.mean([float(psnr(
+        rbf.reconstruct(p.srgb, metadata=rbf.encode_metadata(p.packed, p.srgb)), p.packed,
+        data_range=1.0)) for p in syn]))  # fmt: skip
     nn = get("nn_search").fit(benchmark_pairs("train", preset=preset), progress=False)
     out["nn_search"] = evaluate(lambda x: nn.reconstruct(x), pairs)
     for name in ("srgb_unet", "priorraw"):
