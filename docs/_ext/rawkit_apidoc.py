@@ -77,7 +77,7 @@ def _home_module(package: types.ModuleType, name: str, obj: Any) -> str:
     candidates = [package.__name__]
     if hasattr(package, "__path__"):
         candidates += [
-            f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+            m.name for m in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
         ]
     for candidate in candidates:
         try:
@@ -97,6 +97,39 @@ def _owner_package(obj: Any) -> str | None:
     packages = [p for _, ps in PAGES.values() for p in ps]
     owners = [p for p in packages if module == p or module.startswith(p + ".")]
     return max(owners, key=len) if owners else None
+
+
+def _assigned_in(package: types.ModuleType, name: str) -> bool:
+    """Whether the package or one of its submodules assigns ``name`` (defines it)."""
+    pattern = re.compile(rf"^{re.escape(name)}\s*(:[^=\n]*)?=", re.MULTILINE)
+    candidates = [package.__name__]
+    if hasattr(package, "__path__"):
+        candidates += [
+            m.name for m in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
+        ]
+    for candidate in candidates:
+        try:
+            if pattern.search(inspect.getsource(importlib.import_module(candidate))):
+                return True
+        except (OSError, TypeError, ImportError):
+            continue
+    return False
+
+
+def _exporting_package(current: str, name: str, obj: Any) -> str | None:
+    """Another documented package that exports the same object under ``name`` and defines it."""
+    for _, packages in PAGES.values():
+        for other in packages:
+            if other == current:
+                continue
+            try:
+                module = importlib.import_module(other)
+            except ImportError:
+                continue
+            if name in getattr(module, "__all__", ()) and getattr(module, name) is obj:
+                if _assigned_in(module, name):
+                    return other
+    return None
 
 
 def _is_alias(obj: Any) -> bool:
@@ -155,9 +188,9 @@ def _object_block(full: str, obj: Any) -> list[str]:
 
 def _module_intro(module: str) -> list[str]:
     parent, _, short = module.rpartition(".")
-    if parent and getattr(importlib.import_module(parent), short, None) is not importlib.import_module(
-        module
-    ):
+    if parent and getattr(
+        importlib.import_module(parent), short, None
+    ) is not importlib.import_module(module):
         # the package re-exports a function of the same name (rawkit.cfa.demosaic):
         # the function owns the name, the module's text is shown without a target
         return [f".. automodule:: {module}", "   :no-members:", "   :no-index:", ""]
@@ -198,6 +231,8 @@ def render_page(stem: str) -> str:
                 submodules.append((name, obj))
                 continue
             owner = _owner_package(obj)
+            if owner is None and not _assigned_in(package, name):
+                owner = _exporting_package(package_name, name, obj)
             if owner is not None and owner != package_name:
                 # re-exported from another package: documented there, linked from here
                 elsewhere.append(f"* {name}: :py:obj:`{owner}.{name}`")
@@ -205,18 +240,12 @@ def render_page(stem: str) -> str:
             full = f"{package_name}.{name}"
             home = _home_module(package, name, obj)
             documentable = inspect.isclass(obj) or (callable(obj) and not _is_alias(obj))
-            block = (
-                _object_block(full, obj) if documentable else _data_block(full, home, name, obj)
-            )
+            block = _object_block(full, obj) if documentable else _data_block(full, home, name, obj)
             if not _is_alias(obj) and not isinstance(obj, (int, float, str, bytes, tuple)):
                 seen.add(id(obj))
             sections.setdefault(_section(home, package_name), []).extend(block)
         for _name, module in submodules:  # e.g. rawkit.pipelines.priorraw: its own names too
-            rest = [
-                n
-                for n in getattr(module, "__all__", [])
-                if id(getattr(module, n)) not in seen
-            ]
+            rest = [n for n in getattr(module, "__all__", []) if id(getattr(module, n)) not in seen]
             section = sections.setdefault(module.__name__, [])
             for n in rest:
                 obj = getattr(module, n)
@@ -224,7 +253,7 @@ def render_page(stem: str) -> str:
                 if inspect.isclass(obj) or (callable(obj) and not _is_alias(obj)):
                     section.extend(_object_block(full, obj))
                 else:
-                    section.extend(_data_block(full, module.__name__, n, obj))
+                    section.extend(_data_block(full, _home_module(module, n, obj), n, obj))
         level = "###" if len(packages) > 1 else "##"
         try:
             init_source = inspect.getsource(package)
@@ -431,8 +460,12 @@ def _split_attribute_names(
         lead, names, rest = match.groups()
         body = []
         i += 1
-        while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > len(lead)):
-            if not lines[i].strip() and (i + 1 >= len(lines) or len(lines[i + 1]) - len(lines[i + 1].lstrip()) <= len(lead)):
+        while i < len(lines) and (
+            not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > len(lead)
+        ):
+            if not lines[i].strip() and (
+                i + 1 >= len(lines) or len(lines[i + 1]) - len(lines[i + 1].lstrip()) <= len(lead)
+            ):
                 break
             body.append(lines[i])
             i += 1

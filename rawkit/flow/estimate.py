@@ -41,9 +41,13 @@ from rawkit._tensor import Array, empty_output, numpy_compat
 
 __all__ = ["DIS_PRESETS", "METHODS", "DISPreset", "FlowFn", "Method", "estimate_flow"]
 
+#: Optical-flow estimators: OpenCV's DIS or Farneback.
 Method = Literal["dis", "farneback"]
+#: Every value of ``Method``.
 METHODS: tuple[str, ...] = ("dis", "farneback")
+#: Speed/quality presets of OpenCV's DIS flow.
 DISPreset = Literal["ultrafast", "fast", "medium"]
+#: Every value of ``DISPreset``.
 DIS_PRESETS: tuple[str, ...] = ("ultrafast", "fast", "medium")
 
 #: A flow estimator: ``fn(frame_a, frame_b) -> (*, 2, H, W)`` backward flow (module notes).

@@ -55,7 +55,9 @@ __all__ = [
     "warp_packed",
 ]
 
+#: What a backward warp samples outside the frame: the border, zeros or a reflection.
 Padding = Literal["border", "zeros", "reflection"]
+#: Every value of ``Padding``.
 PADDINGS: tuple[str, ...] = ("border", "zeros", "reflection")
 
 
