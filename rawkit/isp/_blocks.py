@@ -72,6 +72,13 @@ def run_bands(
         a = max(0, r0 - halo)
         return r0, fn(x[..., a : min(h, r0 + rows + halo), :])
 
+    # Grad and inference modes are per thread: workers run in the caller's.
+    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+
+    def in_worker(r0: int) -> None:
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+            put(out, *band(r0))
+
     def put(out: torch.Tensor, r0: int, y: torch.Tensor) -> None:
         r1 = min(h, r0 + rows)
         top, n = (r0 - max(0, r0 - halo)) * up // down, (r1 - r0) * up // down
@@ -92,7 +99,7 @@ def run_bands(
         # OpenMP's thread count is per thread: each worker sets its own to 1.
         one = lambda: torch.set_num_threads(1)  # noqa: E731
         with ThreadPoolExecutor(threads, initializer=one) as pool:  # each worker writes its bands
-            list(pool.map(lambda r: put(out, *band(r)), starts[1:]))
+            list(pool.map(in_worker, starts[1:]))
     finally:
         torch.set_num_threads(threads)
     return out

@@ -251,3 +251,25 @@ def test_banded_chain_equals_whole_image(monkeypatch, layout, method):
     for a, b in zip(*results.values(), strict=True):
         assert a.dtype == b.dtype
         torch.testing.assert_close(a, b, atol=tol(a.dtype), rtol=0)
+
+
+def test_banded_chain_in_parallel_keeps_the_callers_modes(monkeypatch):
+    """Bands run on worker threads: inference mode / no_grad of the caller must hold there."""
+    import rawkit.isp._blocks as blocks
+
+    monkeypatch.setattr(blocks, "BAND_BYTES", 3 * 20 * 4 * 8)
+    cam = builtin_camera("nikon_d5100")
+    srgb = torch.rand(3, 48, 20, generator=torch.Generator().manual_seed(0))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ref, _ = unprocess(srgb, camera=cam)
+        with torch.inference_mode():
+            raw, _ = unprocess(srgb, camera=cam)
+            out = process(raw, camera=cam)
+        with torch.no_grad():
+            out2 = process(raw.clone(), camera=cam)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(raw, ref) and torch.equal(out, out2)
+    assert torch.get_num_threads() == threads
