@@ -333,7 +333,10 @@ def _train(args: argparse.Namespace) -> int:
     if camera not in BUILTIN_CAMERAS:
         raise CLIError(f"--camera: expected one of {list(BUILTIN_CAMERAS)}, got {camera!r}")
     data = None
-    if cls.learned:
+    videos = getattr(cls, "synthetic_training_data", None)  # video pipelines learn from clips
+    if cls.learned and videos is not None and args.data == "synthetic":
+        data = videos(camera=camera, seed=args.seed)
+    elif cls.learned:
         data = _training_pairs(args.data, camera=camera, max_side=args.max_side,
                                per_photo=args.pairs_per_photo, seed=args.seed)  # fmt: skip
     pipe = cls.fit(data, config, seed=args.seed)
@@ -445,6 +448,57 @@ def _bench(args: argparse.Namespace) -> int:
     )
     if args.json:
         print(f"wrote {write_json(records, args.json, overwrite=args.overwrite)}")
+    return 0
+
+
+def _derender_video(args: argparse.Namespace) -> int:
+    """``rawkit derender-video``: RAW frames from an sRGB video and its first RAW frame."""
+    from tqdm.auto import tqdm
+
+    import rawkit.io as rio
+    from rawkit.cfa import pack, unpack
+    from rawkit.isp import denormalize_levels
+    from rawkit.pipelines import Pipeline, pretrained
+    from rawkit.pipelines.video import VideoPipeline, derender_frames, read_video_frames
+
+    video, first, out = Path(args.video), Path(args.first), Path(args.out_dir)
+    if not video.exists():
+        raise FileNotFoundError(f"{video}: no such video file or folder of frames")
+    if not first.is_file():
+        raise FileNotFoundError(f"{first}: no such RAW file (--first)")
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"-o/--out-dir: {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
+        raise CLIError(f"-o/--out-dir: {out} is not empty; pass --overwrite to write into it")
+    raw0 = rio.read_raw(first)
+    if args.format == "dng" and (raw0.as_shot_neutral is None or raw0.color_matrix is None):
+        raise CLIError(
+            f"--first: {first} has no neutral or colour matrix for the DNGs; use --format npy"
+        )
+    pipe = Pipeline.load(args.pipeline) if args.pipeline else pretrained("video")
+    if not isinstance(pipe, VideoPipeline):
+        raise CLIError(f"--pipeline: expected a saved 'video' pipeline, got {pipe.name!r}")
+    pipe.net.pattern = raw0.pattern  # warp this camera's Bayer planes at their own sites
+    frames = read_video_frames(video)
+    out.mkdir(parents=True, exist_ok=True)
+    chain = derender_frames(pipe.net, frames, pack(raw0.mosaic, pattern=raw0.pattern),
+                            flow_fn=pipe.flow_fn)  # fmt: skip
+    n = 0
+    for t, y in enumerate(tqdm(chain, desc="frames", unit="frame")):
+        dest = out / f"{t:06d}.{args.format}"
+        if args.format == "npy":
+            with rio.atomic_write(dest, overwrite=args.overwrite) as f:
+                np.save(f, y.numpy())
+        else:
+            sensor = raw0.raw if t == 0 else unpack(  # frame 0: the stored RAW as is
+                denormalize_levels(y.numpy(), black_level=list(raw0.black_level),
+                                   white_level=raw0.white_level), pattern=raw0.pattern)  # fmt: skip
+            rio.write_dng(dest, sensor, pattern=raw0.pattern, black_level=[int(b) for b in raw0.black_level],
+                          white_level=int(raw0.white_level), as_shot_neutral=list(raw0.as_shot_neutral),
+                          color_matrix=raw0.color_matrix, camera_name=raw0.camera_name or "rawkit",
+                          overwrite=args.overwrite)  # fmt: skip
+        n += 1
+    print(f"{n} RAW frames written to {out}")
     return 0
 
 
@@ -571,6 +625,24 @@ def _parser() -> argparse.ArgumentParser:
     p_ren.add_argument("-o", "--out", required=True, help="output .png or .jpg")
     p_ren.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
+    p_vid = sub.add_parser(
+        "derender-video",
+        help="RAW frames of an sRGB video from its first RAW frame (FAGDN chain)",
+        description=(
+            "Recover the RAW frames of an sRGB video (a file OpenCV decodes, or a folder of "
+            "frames) from the RAW of its first frame with the FAGDN chain; one DNG (or .npy "
+            "packed RAW) per frame, a few frames in memory whatever the length."
+        ),
+    )
+    p_vid.add_argument("video", help="sRGB video file (mp4, mov, ...) or folder of frames")
+    p_vid.add_argument("--first", required=True, help="RAW (DNG) of the video's first frame")
+    p_vid.add_argument("-o", "--out-dir", dest="out_dir", required=True, help="output folder")
+    p_vid.add_argument("--format", choices=("dng", "npy"), default="dng", help="per-frame file")
+    p_vid.add_argument(
+        "--pipeline", help="a saved video pipeline folder (default: shipped weights)"
+    )
+    p_vid.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
+
     p_bench = sub.add_parser("bench", help="benchmarks")
     bsub = p_bench.add_subparsers(dest="kind", required=True)
     p_speed = bsub.add_parser("speed", help="speed ratios against peers timed in the same run")
@@ -622,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "bench":
             return _bench(args)
         handlers = {"train": _train, "build-prior": _build_prior, "reconstruct": _reconstruct,
-                    "render": _render}  # fmt: skip
+                    "render": _render, "derender-video": _derender_video}  # fmt: skip
         return handlers[command](args)
     except FileExistsError as e:
         name = e.filename or str(e)

@@ -209,3 +209,52 @@ def test_quality_over_time_and_plot(tmp_path: Path) -> None:
     assert out.stat().st_size > 1000
     with pytest.raises(FileExistsError):
         plot_quality_over_time({"a": q}, tmp_path / "f.png")
+
+
+# ----------------------------------------------------------------------- CLI
+
+
+def test_cli_derender_video(video, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from rawkit.cli import main
+    from rawkit.io import read_raw, write_dng
+
+    cfg = VideoConfig(steps=1, **TINY)
+    VideoPipeline.fit(video_pairs([video]), cfg, seed=0, progress=False).save(tmp_path / "pipe")
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for t in range(3):
+        write_image(frames / f"{t}.png", video.srgb[t], bit_depth=8)
+    cam = video.camera
+    first = write_dng(
+        tmp_path / "first.dng", video.raw[0], pattern=video.pattern, black_level=cam.black_level,
+        white_level=cam.white_level, as_shot_neutral=[1.0, 1.0, 1.0], color_matrix=cam.xyz_to_cam,
+    )  # fmt: skip
+    out = tmp_path / "out"
+    args = [
+        str(frames),
+        "--first",
+        str(first),
+        "-o",
+        str(out),
+        "--pipeline",
+        str(tmp_path / "pipe"),
+    ]
+    assert main(["derender-video", *args]) == 0
+    dngs = sorted(out.glob("*.dng"))
+    assert [p.name for p in dngs] == ["000000.dng", "000001.dng", "000002.dng"]
+    np.testing.assert_array_equal(read_raw(dngs[0]).raw, video.raw[0])  # the stored frame, as is
+    assert read_raw(dngs[2]).raw.shape == video.raw[0].shape
+    assert main(["derender-video", *args]) == 2  # a non-empty folder is not overwritten
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["derender-video", *args[:-4], "--format", "npy", "-o", str(tmp_path / "npy"),
+                 "--pipeline", str(tmp_path / "pipe")]) == 0  # fmt: skip
+    assert np.load(tmp_path / "npy" / "000001.npy").shape == (4, 24, 32)
+    capsys.readouterr()
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    assert main(["derender-video", str(bad), "--first", str(first), "-o", str(tmp_path / "o2"),
+                 "--pipeline", str(tmp_path / "pipe")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # (above it, at most the empty progress bar)
+    assert last.startswith("rawkit derender-video: ") and "bad.mp4" in last
+    assert "Traceback" not in err
