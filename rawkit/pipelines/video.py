@@ -640,11 +640,11 @@ class VideoPipeline(Pipeline):
     def synthetic_training_data(cls, *, camera: str = "nikon_d5100", seed: int = 0) -> PairSet:
         """The default training set: one 8-frame video of every train-split photo.
 
-        :func:`video_pairs` of :func:`synthetic_videos` (``"train"``, 128x192 frames,
-        motions cycling); used by ``rawkit train video``, whose single-image pairs have no
-        consecutive frames.
+        :func:`video_pairs` of :func:`synthetic_videos` (``"train"``, 192x256 frames, so
+        that the default 176-pixel crops fit, motions cycling); used by ``rawkit train
+        video``, whose single-image pairs have no consecutive frames.
         """
-        return video_pairs(synthetic_videos("train", camera=camera, seed=seed))
+        return video_pairs(synthetic_videos("train", size=(192, 256), camera=camera, seed=seed))
 
     # ------------------------------------------------------------ contract hooks
 
