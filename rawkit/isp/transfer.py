@@ -16,6 +16,8 @@ linear segment applies, above 1 the power law continues.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from rawkit._checks import check_dtype, check_finite, check_tensor_like
@@ -35,10 +37,9 @@ def _check(x: object, name: str) -> None:
     check_finite(x, name)  # type: ignore[arg-type]
 
 
-def _pow(x: torch.Tensor, e: float) -> torch.Tensor:
-    """``x ** e`` for ``x > 0`` as ``exp(e log x)``: two vectorised passes, about twice as
-    fast as ``pow`` on the CPU, within 1e-7 of it in float32 (1e-15 in float64) on [0, 1]."""
-    return torch.exp(torch.log(x).mul_(e))
+# Powers are computed as exp(e log x): vectorised passes, about twice as fast as ``pow``
+# on the CPU and within 1e-7 of it in float32 (1e-15 in float64) on [0, 1].
+_LOG_1055 = math.log(1.055)
 
 
 def _check_gamma(gamma: float) -> None:
@@ -74,8 +75,14 @@ def srgb_oetf(linear: Array) -> Array:
     _check(linear, "linear")
     # Clamp inside the power branch: pow(0, 1/2.4) has an infinite gradient, and torch.where
     # back-propagates through both branches.
-    power = 1.055 * _pow(torch.clamp(linear, min=_L_KNEE), 1.0 / 2.4) - 0.055
-    return torch.where(linear <= _L_KNEE, 12.92 * linear, power)
+    # 1.055 L^(1/2.4) = exp(log(L) / 2.4 + log 1.055): one fused add instead of a multiply.
+    power = torch.exp(
+        torch.add(_LOG_1055, torch.log(torch.clamp(linear, min=_L_KNEE)), alpha=1 / 2.4)
+    )
+    # The line 12.92 L lies above the power branch beyond the knee (the branch's slope there
+    # is 12.7 < 12.92 and it is concave) and below it before, so the smaller of the two
+    # is the piecewise curve: one op instead of a comparison and a select.
+    return torch.minimum(12.92 * linear, power - 0.055)
 
 
 @numpy_compat
@@ -101,7 +108,10 @@ def srgb_eotf(encoded: Array) -> Array:
         [0.0, 0.214, 1.0]
     """
     _check(encoded, "encoded")
-    power = _pow((torch.clamp(encoded, min=_V_KNEE) + 0.055) / 1.055, 2.4)
+    # ((V + 0.055) / 1.055)^2.4 = exp(2.4 log(V + 0.055) - 2.4 log 1.055)
+    power = torch.exp(
+        torch.add(-2.4 * _LOG_1055, torch.log(torch.clamp(encoded, min=_V_KNEE) + 0.055), alpha=2.4)
+    )
     return torch.where(encoded <= _V_KNEE, encoded / 12.92, power)
 
 
