@@ -502,6 +502,21 @@ def _derender_video(args: argparse.Namespace) -> int:
     return 0
 
 
+def _metadata(args: argparse.Namespace) -> int:
+    from rawkit.pipelines import Pipeline
+    from rawkit.pipelines.learned_metadata import decode_files, encode_files
+
+    pipe = Pipeline.load(args.pipeline) if args.pipeline else None
+    if args.action == "encode":
+        out = encode_files(args.raw, args.srgb, args.out, rate=args.rate, pipeline=pipe,  # type: ignore[arg-type]
+                           overwrite=args.overwrite)  # fmt: skip
+        print(f"{out}: {out.stat().st_size} bytes")
+    else:
+        out = decode_files(args.srgb, args.meta, args.out, pipeline=pipe, overwrite=args.overwrite)  # type: ignore[arg-type]
+        print(out)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     from rawkit.bench.quality import QualityConfig
     from rawkit.pipelines import available, get
@@ -643,6 +658,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     p_vid.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
 
+    p_meta = sub.add_parser(
+        "metadata",
+        help="learned compact metadata: RAW + sRGB -> bytes, and sRGB + bytes -> DNG",
+    )
+    msub = p_meta.add_subparsers(dest="action", required=True)
+    p_menc = msub.add_parser("encode", help="a RAW file and its sRGB photo -> metadata bytes")
+    p_menc.add_argument("raw", help="camera RAW or DNG")
+    p_menc.add_argument("srgb", help="its sRGB photo (.jpg/.png, same size)")
+    p_menc.add_argument("-o", "--out", required=True, help="metadata file to write")
+    p_menc.add_argument("--rate", type=int, help="rate index, 0 = fewest bytes (default: 4)")
+    p_mdec = msub.add_parser("decode", help="an sRGB photo and its metadata -> RAW as a DNG")
+    p_mdec.add_argument("srgb", help="the sRGB photo (.jpg/.png)")
+    p_mdec.add_argument("meta", help="metadata file from 'rawkit metadata encode'")
+    p_mdec.add_argument("-o", "--out", required=True, help="DNG to write")
+    for p in (p_menc, p_mdec):
+        p.add_argument("--pipeline", help="a saved learned_metadata folder (default: shipped)")
+        p.add_argument("--overwrite", action="store_true")
+
     p_bench = sub.add_parser("bench", help="benchmarks")
     bsub = p_bench.add_subparsers(dest="kind", required=True)
     p_speed = bsub.add_parser("speed", help="speed ratios against peers timed in the same run")
@@ -694,7 +727,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "bench":
             return _bench(args)
         handlers = {"train": _train, "build-prior": _build_prior, "reconstruct": _reconstruct,
-                    "render": _render, "derender-video": _derender_video}  # fmt: skip
+                    "render": _render, "derender-video": _derender_video,
+                    "metadata": _metadata}  # fmt: skip
         return handlers[command](args)
     except FileExistsError as e:
         name = e.filename or str(e)

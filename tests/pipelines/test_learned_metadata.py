@@ -181,3 +181,30 @@ def test_rate_distortion_table_and_webp_baseline(tiny):
     data = webp_residual_encode(base + 0.125, base, max_bytes=400)
     assert len(data) <= 400
     np.testing.assert_allclose(webp_residual_decode(data, base), base + 0.125, atol=2e-3)
+
+
+def test_cli_metadata_encode_decode(tiny, tmp_path, capsys):
+    from rawkit.cli import main
+    from rawkit.data import synthesize, write_pair_dng
+    from rawkit.io import write_image
+
+    pair = synthesize("kodim19", camera="nikon_d5100", seed=1, max_side=64)
+    dng = write_pair_dng(tmp_path / "a.dng", pair.raw, pair.camera, pair.params)
+    jpg = write_image(tmp_path / "a.jpg", pair.srgb, quality=95)
+    tiny.save(tmp_path / "model")
+    model = ["--pipeline", str(tmp_path / "model")]
+    meta, out = tmp_path / "a.bin", tmp_path / "out.dng"
+    assert (
+        main(["metadata", "encode", str(dng), str(jpg), "-o", str(meta), "--rate", "1", *model])
+        == 0
+    )
+    assert main(["metadata", "decode", str(jpg), str(meta), "-o", str(out), *model]) == 0
+    assert out.is_file() and meta.read_bytes()[5] == 1
+    capsys.readouterr()
+    meta.write_bytes(meta.read_bytes()[:-1])
+    assert (
+        main(["metadata", "decode", str(jpg), str(meta), "-o", str(tmp_path / "b.dng"), *model])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "truncated" in err and err.count("\n") == 1 and "Traceback" not in err
