@@ -21,6 +21,7 @@ groups.  The functions move integer bits: they are exact and not differentiable.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from typing import Literal, NamedTuple, cast
 
@@ -29,6 +30,7 @@ import torch
 
 from rawkit._checks import check_shape, check_tensor_like
 from rawkit._tensor import Array, empty_output, numpy_compat
+from rawkit.cfa._parallel import run_chunks
 
 __all__ = ["BitDepth", "BIT_DEPTHS", "pack_bits", "unpack_bits"]
 
@@ -174,14 +176,21 @@ _Chunk = Callable[[torch.Tensor, torch.Tensor, int, _Scratch], None]
 def _by_chunks(fn: _Chunk, src: torch.Tensor, dst: torch.Tensor, k: int, layout: _Layout) -> None:
     """Apply ``fn`` to matching chunks of rows of two ``(groups, *)`` tensors.
 
-    On the CPU the chunks keep the temporaries in cache; on other devices one chunk
-    covers everything (launching kernels costs more there than memory does).
+    On the CPU the chunks keep the temporaries in cache (and run on a pool of
+    single-threaded workers, :func:`rawkit.cfa._parallel.run_chunks`); on other devices
+    one chunk covers everything (launching kernels costs more there than memory does).
     """
     n = src.shape[0]
     step = _CHUNK_GROUPS if src.device.type == "cpu" else n
-    s = _Scratch(min(n, step), layout, src.device)
-    for start in range(0, n, step):
+    local = threading.local()  # one scratch set per worker thread
+
+    def one(start: int) -> None:
+        s = getattr(local, "scratch", None)
+        if s is None:
+            s = local.scratch = _Scratch(min(n, step), layout, src.device)
         fn(src[start : start + step], dst[start : start + step], k, s)
+
+    run_chunks(one, range(0, n, step), device=src.device)
 
 
 @numpy_compat

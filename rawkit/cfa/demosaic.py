@@ -26,6 +26,7 @@ With either rule a constant mosaic demosaics to the same constant everywhere.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Literal
 
 import torch
@@ -40,6 +41,7 @@ from rawkit._checks import (
     check_tensor_like,
 )
 from rawkit._tensor import Array, empty_output, numpy_compat
+from rawkit.cfa._parallel import run_chunks
 from rawkit.cfa.pattern import Pattern, check_pattern
 
 __all__ = ["DemosaicMethod", "demosaic", "demosaic_bilinear", "demosaic_malvar"]
@@ -198,11 +200,15 @@ def _bilinear_shifted(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
     dst_all = out.view(n, 3, h, 2, w, 2)
     den = _border_weights(pattern, h, w, x)
     rows = max(1, min(h, _BAND_BYTES // max(1, 12 * n * w * x.element_size())))
-    buf = torch.empty((n, 12, rows, w), dtype=x.dtype, device=x.device)
     plan = _bilinear_plan(pattern)
     cols = torch.tensor([0] + [1] * (w - 2) + ([2] if w > 1 else []), device=x.device)
     cols = cols.clamp(max=den.shape[-1] - 1)
-    for i0 in range(0, h, rows):
+    local = threading.local()  # one band buffer per worker thread
+
+    def one_band(i0: int) -> None:
+        buf = getattr(local, "buf", None)
+        if buf is None:
+            buf = local.buf = torch.empty((n, 12, rows, w), dtype=x.dtype, device=x.device)
         i1 = min(h, i0 + rows)
         band = buf[:, :, : i1 - i0]
         for k, taps, weight in plan:
@@ -220,6 +226,10 @@ def _bilinear_shifted(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
         for k in range(12):  # plane by plane: the inner loop runs along the row
             c, dy, dx = k // 4, (k // 2) % 2, k % 2
             dst_all[:, c, i0:i1, dy, :, dx].copy_(band[:, k])
+
+    # Bands on a pool of single-threaded workers (rawkit.cfa._parallel): no OpenMP
+    # barrier per small op, which collapses under load.
+    run_chunks(one_band, range(0, h, rows), device=x.device)
 
 
 @functools.cache

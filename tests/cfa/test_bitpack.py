@@ -369,3 +369,23 @@ def test_unpack_bad_width():
         unpack_bits(data, bit_depth=10, width=8.0)
     with pytest.raises(TypeError, match=r"^width:"):
         unpack_bits(data, bit_depth=10, width=True)
+
+
+@pytest.mark.parametrize("depth", [10, 12, 14])
+def test_chunked_parallel_equals_one_chunk(monkeypatch, depth):
+    """Many chunks on the worker pool (2 threads) give the one-chunk bytes and values."""
+    import importlib
+
+    bp = importlib.import_module("rawkit.cfa.bitpack")
+    x = torch.randint(0, 2**depth, (3, 1, 6, 40), generator=torch.Generator().manual_seed(0))
+    x = x.to(torch.uint16)
+    whole = bp.pack_bits(x, bit_depth=depth)
+    monkeypatch.setattr(bp, "_CHUNK_GROUPS", 7)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        chunked = bp.pack_bits(x, bit_depth=depth)
+        back = bp.unpack_bits(chunked, bit_depth=depth)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(chunked, whole) and torch.equal(back, x)

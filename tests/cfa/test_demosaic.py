@@ -212,7 +212,14 @@ def test_bilinear_bands_match_conv2d_path(monkeypatch, pattern):
 
     monkeypatch.setattr(dm, "_BAND_BYTES", 12 * 2 * 7 * 4 * 3)  # bands of 3 tile rows
     m = torch.rand(2, 1, 18, 14, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    fast = demosaic_bilinear(m, pattern=pattern)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # bands on the worker pool (rawkit.cfa._parallel)
+    try:
+        with torch.inference_mode():
+            fast = demosaic_bilinear(m, pattern=pattern)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.get_num_threads() == threads
     with_grad = demosaic_bilinear(m.clone().requires_grad_(True), pattern=pattern).detach()
     torch.testing.assert_close(fast, with_grad, atol=1e-12, rtol=0)
     flat = demosaic_bilinear(torch.full((1, 18, 14), 0.3), pattern=pattern)
