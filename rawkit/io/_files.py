@@ -15,6 +15,7 @@ reported as "a PNG image" rather than as an obscure decoder failure.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import struct
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = [
 #: Largest image (width x height) the readers decode: a 460-byte file must not make a
 #: decoder allocate gigabytes (a "decompression bomb").  2**28 pixels is 268 megapixels.
 MAX_IMAGE_PIXELS = 2**28
+#: Pages a TIFF may have before its IFD chain is taken for a loop.
+_MAX_TIFF_PAGES = 1024
 
 PathLike = str | os.PathLike
 
@@ -221,8 +224,10 @@ def check_tiff_size(path: PathLike) -> None:
     """Refuse a TIFF whose first image claims more than :data:`MAX_IMAGE_PIXELS` pixels.
 
     tifffile allocates the whole array from the header before reading a byte of data:
-    a 226-byte TIFF claiming 3 billion rows asked for 25 GB.  tifffile's log messages
-    about the corrupt header are silenced.
+    a 226-byte TIFF claiming 3 billion rows asked for 25 GB; a 302-byte one whose IFD
+    chain loops kept tifffile busy for minutes.  Both are refused here, as are TIFFs
+    with more than 1024 pages.  tifffile's log messages about the corrupt header are
+    silenced.
 
     Raises:
         FileFormatError: an unreadable header or an oversized image (an ``OSError``).
@@ -236,13 +241,20 @@ def check_tiff_size(path: PathLike) -> None:
     logger.disabled = True
     try:
         with tifffile.TiffFile(path) as tif:
-            shape = tif.pages[0].shape
+            shape = tuple(tif.pages[0].shape)
+            n_pages = sum(1 for _ in itertools.islice(tif.pages, _MAX_TIFF_PAGES + 1))
     except Exception as e:  # tifffile raises many kinds on a corrupt header
         raise FileFormatError(
             path, f"truncated or corrupt TIFF header ({type(e).__name__}: {e})"
         ) from e
     finally:
         logger.disabled = old
+    if n_pages > _MAX_TIFF_PAGES:
+        raise FileFormatError(
+            path, f"corrupt TIFF structure: more than {_MAX_TIFF_PAGES} pages (an IFD loop?)"
+        )
+    if len(shape) < 2 or 0 in shape:
+        raise FileFormatError(path, f"TIFF holds no image (first page of shape {shape})")
     pixels = 1
     for s in shape[:2]:
         pixels *= int(s)

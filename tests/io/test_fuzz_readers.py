@@ -103,7 +103,8 @@ REGRESSIONS = Path(__file__).resolve().parents[1] / "data" / "fuzz_regressions"
     ("file", "target"),
     [("raw-ifd-loop.dng", "raw"),  # an IFD chain tifffile walked without end
      ("image-idat-4gb.png", "image"),  # a chunk length that made OpenCV allocate 4 GB
-     ("photo-tiff-huge.tif", "photo")],  # 3 billion rows: tifffile allocated them
+     ("photo-tiff-huge.tif", "photo"),  # 3 billion rows: tifffile allocated them
+     ("photo-ifd-loop.tif", "photo")],  # an IFD loop: tifffile.imread never returned
 )  # fmt: skip
 def test_fuzz_regressions(file, target):
     """Inputs atheris found: each must be refused with a documented exception, quickly."""
