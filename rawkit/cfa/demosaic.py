@@ -187,7 +187,7 @@ def _bilinear_shifted(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
     plane is a sum of two or four shifted planes times ``1/n``; border pixels are then
     renormalised to the mean of the neighbours that exist.  The planes are made a band
     of rows at a time in a small buffer that stays in cache, and each band is written
-    into ``out`` by one depth-to-space copy, so the image makes one pass in and one out.
+    into its place in ``out`` plane by plane, so the image makes one pass in and one out.
     The ``conv2d`` path does the same arithmetic with autograd (``out=`` ops record no
     gradients).
     """
