@@ -253,11 +253,13 @@ def check_tiff_size(path: PathLike) -> None:
         raise FileFormatError(
             path, f"corrupt TIFF structure: more than {_MAX_TIFF_PAGES} pages (an IFD loop?)"
         )
-    if len(shape) < 2 or 0 in shape:
+    if len(shape) < 2 or any(v == 0 for v in shape):
         raise FileFormatError(path, f"TIFF holds no image (first page of shape {shape})")
-    pixels = 1
-    for s in shape[:2]:
-        pixels *= int(s)
+    try:
+        h, w = (int(v) for v in shape[:2])
+    except (TypeError, ValueError) as e:
+        raise FileFormatError(path, f"corrupt TIFF header (image shape {shape})") from e
+    pixels = h * w
     if pixels > MAX_IMAGE_PIXELS:
         raise FileFormatError(
             path,
