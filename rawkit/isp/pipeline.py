@@ -651,6 +651,7 @@ def roundtrip_mask(
     ``params.clip``, every camera value after inverting white balance and exposure lies
     in [0, 1] (nothing clipped); with ``transfer="gamma"``, every code value is at least
     ``GAMMA_EPS ** (1 / gamma)`` (the darkest code :func:`rawkit.isp.gamma_encode` produces);
+    the white-balanced camera values lie in [0, 1] too (:func:`process` clips them);
     and the round trip is well conditioned there: the colour solve, tone curve and
     transfer curve together amplify float rounding at most 256 times (this leaves out
     the darkest codes of a plain gamma curve, whose slope is unbounded near black; the
@@ -680,6 +681,9 @@ def roundtrip_mask(
     if params.clip:
         v = cam / gains[..., :, None, None]
         ok = ok & ((v >= 0) & (v <= 1)).all(dim=-3, keepdim=True)
+        # process clips the white-balanced camera values too (LibRaw's scale_colors):
+        # a colour the scene light pushes above the sensor's white cannot come back
+        ok = ok & ((cam >= 0) & (cam <= 1)).all(dim=-3, keepdim=True)
     if params.transfer == "gamma":
         # gamma_encode floors linear values at GAMMA_EPS, so darker codes cannot come back.
         ok = ok & (srgb >= GAMMA_EPS ** (1.0 / params.gamma)).all(dim=-3, keepdim=True)
