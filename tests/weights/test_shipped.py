@@ -33,5 +33,9 @@ def test_card(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_load(name):
     pipe = pretrained(name)
-    out = pipe.reconstruct(np.full((3, 32, 48), 0.5, np.float32))
+    srgb = np.full((3, 32, 48), 0.5, np.float32)
+    meta = None
+    if pipe.stores_metadata:
+        meta = pipe.encode_metadata(np.full((4, 16, 24), 0.2, np.float32), srgb)
+    out = pipe.reconstruct(srgb, metadata=meta)
     assert out.shape == (4, 16, 24) and np.isfinite(out).all()
