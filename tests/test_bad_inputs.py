@@ -42,6 +42,13 @@ RNG = np.random.default_rng(0)
 TMP = Path(tempfile.mkdtemp(prefix="rawkit-bad-inputs-"))
 
 
+@pytest.fixture(autouse=True)
+def _tmp_folder():
+    """The writers' scratch folder exists for every test (an outside clean-up of /tmp
+    during a long run must not turn into false failures)."""
+    TMP.mkdir(parents=True, exist_ok=True)
+
+
 def _f32(*shape: int, lo: float = 0.05, hi: float = 0.95) -> np.ndarray:
     return RNG.uniform(lo, hi, size=shape).astype(np.float32)
 

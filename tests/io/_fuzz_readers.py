@@ -52,6 +52,7 @@ class Target:
 
     def run(self, data: bytes, suffix: str | None = None) -> None:
         """Feed ``data`` to the reader; re-raise anything it does not document."""
+        WORK.mkdir(parents=True, exist_ok=True)
         p = WORK / f"input{suffix or self.suffix}"
         p.write_bytes(data)
         try:
@@ -62,7 +63,7 @@ class Target:
 
 def _tmp(name: str) -> Path:
     p = WORK / "seeds" / name
-    p.parent.mkdir(exist_ok=True)
+    p.parent.mkdir(parents=True, exist_ok=True)
     p.unlink(missing_ok=True)
     return p
 

@@ -13,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _fuzz_readers import TARGETS, suffix_for  # noqa: E402
+from _fuzz_readers import TARGETS, WORK, suffix_for  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _work_folder():
+    """The readers' scratch folder exists for every test (an outside clean-up of /tmp
+    during a long run must not turn into false failures)."""
+    WORK.mkdir(parents=True, exist_ok=True)
 
 _EXTREMES = [b"\x00\x00\x00\x00", b"\xff\xff\xff\xff", b"\xff\xff\xff\x7f", b"\x00\x00\x01\x00"]
 
