@@ -674,20 +674,7 @@ def test_every_public_callable_is_listed():
 
 #: Refusals that are still missing, in modules this test does not own: (case, slot,
 #: kind) -> reason.  Listed so the gap is visible; the test passes once it is fixed.
-KNOWN_GAPS: dict[tuple[str, int | str, str], str] = {
-    ("rawkit.flow.warp.warp", 0, "nan"): "flow.warp resamples NaN/Inf without a check",
-    ("rawkit.flow.warp.warp", 0, "inf"): "flow.warp resamples NaN/Inf without a check",
-    (
-        "rawkit.flow.warp.warp_packed",
-        0,
-        "nan",
-    ): "flow.warp_packed resamples NaN/Inf without a check",
-    (
-        "rawkit.flow.warp.warp_packed",
-        0,
-        "inf",
-    ): "flow.warp_packed resamples NaN/Inf without a check",
-}
+KNOWN_GAPS: dict[tuple[str, int | str, str], str] = {}
 
 
 def _array_param(key: str, slot: int | str, kind: str) -> Any:

@@ -75,6 +75,7 @@ def _check_pair(x: Array, flow: Array) -> tuple[torch.Tensor, torch.Tensor]:
     check_dtype(x, ["float"], "x")
     check_flow(flow)
     x, flow = cast(torch.Tensor, x), cast(torch.Tensor, flow)
+    check_finite(x, "x")
     if x.shape[-2:] != flow.shape[-2:]:
         raise ValueError(
             f"flow: expected the spatial size of x {tuple(x.shape[-2:])}, got {tuple(flow.shape[-2:])}"
@@ -207,6 +208,7 @@ def warp_packed(
     check_dtype(packed, ["float"], "packed")
     check_flow(flow)
     packed, flow = cast(torch.Tensor, packed), cast(torch.Tensor, flow)
+    check_finite(packed, "packed")
     h, w = packed.shape[-2:]
     if tuple(flow.shape[-2:]) != (2 * h, 2 * w):
         raise ValueError(
