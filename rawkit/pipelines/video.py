@@ -570,15 +570,13 @@ def plot_quality_over_time(
         >>> plot_quality_over_time({"chain": [float("inf"), 40.0, 38.5]}, p).name
         'q.png'
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
     from rawkit.io import atomic_write, check_writable
 
     dest = check_writable(path, overwrite=overwrite)
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.subplots()
     for label, c in curves.items():
         v = np.asarray(c, np.float64)
         v = np.where(np.isfinite(v), v, np.nan)
@@ -591,7 +589,6 @@ def plot_quality_over_time(
     fig.tight_layout()
     with atomic_write(dest, overwrite=overwrite) as f:
         fig.savefig(f, format=dest.suffix.lstrip(".") or "png", dpi=110)
-    plt.close(fig)
     return dest
 
 
