@@ -32,7 +32,7 @@ class PriorRAWConfig(CropTrainingConfig):
 
     The Alg. 3 training settings (``steps``, ``batch_size``, ``crop``, ``lr``,
     ``schedule`` and Eq. 9's ``alpha``, ``beta``) come from
-    :class:`~rawkit.pipelines._common.CropTrainingConfig`, shared with the U-Net.
+    ``CropTrainingConfig``, shared with the U-Net.
 
     Example:
         >>> row = PriorRAWConfig(steps=300).replace(**TABLE1["cluster_group"])
