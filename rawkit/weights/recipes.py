@@ -173,14 +173,30 @@ def write_card(folder: str | Path, card: dict[str, Any]) -> Path:
 
 def train_priorraw(
     *, preset: str = "default", encoder_steps: int = 100, steps: int = 1500, seed: int = 0,
-    progress: bool = True,
+    progress: bool = True, init: str | Path | None = None, lr: float = 5e-4,
 ) -> Any:  # fmt: skip
-    """Fit the ``priorraw`` pipeline as shipped (Alg. 1-3 through ``PriorRAW.fit``)."""
+    """Fit the ``priorraw`` pipeline as shipped (Alg. 1-3 through ``PriorRAW.fit``).
+
+    With ``init`` (a saved ``priorraw`` folder), only Alg. 3 continues for ``steps``
+    more steps from its reconstructor (learning rate ``lr``, crop seed ``seed``), with
+    its encoder and bank unchanged: the second cycle of the shipped weights.
+    """
     from rawkit.data import PairSet
-    from rawkit.pipelines import get
+    from rawkit.pipelines import Pipeline, get
+    from rawkit.pipelines.priorraw import train_reconstructor
 
     torch.set_num_threads(1)
     pairs = PairSet.from_any(benchmark_pairs("train", preset=preset))
+    if init is not None:
+        p = Pipeline.load(init)
+        c = p.config
+        res = train_reconstructor(pairs, encoder=p.encoder, bank=p.bank, ablation=c.ablation,
+                                  model=p.net, steps=steps, batch_size=c.batch_size, crop=c.crop,
+                                  lr=lr, schedule="cosine", alpha=c.alpha, beta=c.beta, seed=seed,
+                                  progress=progress)  # fmt: skip
+        p.net = res.model.eval()
+        p.config = c.replace(steps=c.steps + steps)
+        return p
     cls = get("priorraw")
     cfg = cls.Config(
         encoder_steps=encoder_steps, steps=steps, batch_size=8, crop=96, width=16, depth=4
@@ -234,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out")
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--init", help="srgb_unet: a saved folder to continue from")
+    ap.add_argument("--init", help="a saved folder of the same method to continue from")
     ap.add_argument("--crop-seed", type=int)
     ap.add_argument("--encoder-steps", type=int, default=100)
     a = ap.parse_args(argv)
@@ -245,8 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--out is required for training")
     if a.method == "priorraw":
         pipe = train_priorraw(
-            preset=a.preset, encoder_steps=a.encoder_steps, steps=a.steps, seed=a.seed
-        )
+            preset=a.preset, encoder_steps=a.encoder_steps, steps=a.steps, seed=a.seed,
+            init=a.init, lr=a.lr,
+        )  # fmt: skip
         pipe.save(a.out, dtype="float16")
         val = evaluate(lambda x: pipe.reconstruct(x), benchmark_pairs("val", preset=a.preset))
         test = evaluate(lambda x: pipe.reconstruct(x), benchmark_pairs("test", preset=a.preset))
