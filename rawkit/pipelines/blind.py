@@ -6,7 +6,8 @@ the average render of the benchmark's ISP (:func:`rawkit.pipelines.blind_unproce
 the work).  Nothing is learned and nothing is stored per image, so the class only
 declares its settings and implements ``_reconstruct``; fitting, checking, NumPy
 conversion and saving come from :class:`~rawkit.pipelines.base.Pipeline`.  It is not
-tileable: the lens-shading inverse depends on the position in the whole image.
+tileable with ``render="rawkit"``: the lens-shading inverse depends on the position in the
+whole image; with ``render="libraw"`` (no lens shading) it runs tile by tile, exactly.
 
 Example:
     >>> import numpy as np
@@ -48,6 +49,13 @@ class BlindUnprocess(Pipeline):
     description = "blind analytic inverse ISP (Brooks et al. unprocess, typical render)"
     tileable = False
     config: BlindUnprocessConfig
+
+    def __init__(self, config: BlindUnprocessConfig | None = None) -> None:
+        super().__init__(config)
+        params = typical_params(resolve_camera(self.config.camera), render=self.config.render)  # type: ignore[arg-type]
+        # Without lens shading every step is per pixel (the mosaic keeps its phase on the
+        # even tile grid), so tiles give the whole-image result in bounded memory.
+        self.tileable = params.lens_shading == 0  # type: ignore[misc]
 
     def _reconstruct(self, srgb: torch.Tensor, *, metadata: bytes | None) -> torch.Tensor:
         camera = resolve_camera(self.config.camera)

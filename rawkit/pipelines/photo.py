@@ -218,7 +218,7 @@ def _camera_rgb(pipeline: Pipeline, srgb: np.ndarray, packed: np.ndarray) -> np.
 
         camera = resolve_camera(pipeline.config.camera)
         params = typical_params(camera, render=pipeline.config.render)  # type: ignore[arg-type]
-        rgb, _ = unprocess(torch.from_numpy(srgb).double(), camera=camera, params=params,
+        rgb, _ = unprocess(torch.from_numpy(srgb), camera=camera, params=params,
                            layout="rgb")  # fmt: skip
         return rgb.float().numpy()
     from rawkit.cfa import demosaic, unpack
