@@ -350,6 +350,23 @@ def write_dng(
     return dest
 
 
+def _colour_tags(
+    as_shot_neutral: Any, color_matrix: Any, calibration_illuminant: Any, camera_name: Any
+) -> list[tuple[int, str, int, Any, bool]]:
+    """The checked UniqueCameraModel, ColorMatrix1, AsShotNeutral and illuminant tags."""
+    neutral = _check_neutral(as_shot_neutral)
+    matrix = _check_matrix(color_matrix)
+    illuminant = illuminant_code(calibration_illuminant)
+    name = _check_name(camera_name)
+    return [
+        (50708, "s", 0, name, True),
+        (50721, "2i", 9, tuple(_flat_rationals(matrix, signed=True, name="color_matrix")), True),
+        (50728, "2I", 3, tuple(_flat_rationals(neutral, signed=False, name="as_shot_neutral")),
+         True),
+        (50778, "H", 1, illuminant, True),
+    ]  # fmt: skip
+
+
 def write_linear_dng(
     path: PathLike,
     rgb: Array,
@@ -410,24 +427,13 @@ def write_linear_dng(
             f"got H={h}, W={w}"
         )
     white = _check_white(white_level, None)
-    neutral = _check_neutral(as_shot_neutral)
-    matrix = _check_matrix(color_matrix)
-    illuminant = illuminant_code(calibration_illuminant)
-    name = _check_name(camera_name)
+    tags = _colour_tags(as_shot_neutral, color_matrix, calibration_illuminant, camera_name)
     top = int(arr.max())
     if top > white:
         raise ValueError(
             f"rgb: {int((arr > white).sum())} values above white_level={white} (max {top})"
         )
-    extratags = [
-        (50706, "B", 4, (1, 4, 0, 0), True),
-        (50708, "s", 0, name, True),
-        (50717, "H", 1, white, True),
-        (50721, "2i", 9, tuple(_flat_rationals(matrix, signed=True, name="color_matrix")), True),
-        (50728, "2I", 3, tuple(_flat_rationals(neutral, signed=False, name="as_shot_neutral")),
-         True),
-        (50778, "H", 1, illuminant, True),
-    ]  # fmt: skip
+    extratags = [(50706, "B", 4, (1, 4, 0, 0), True), (50717, "H", 1, white, True), *tags]
     with atomic_write(dest, overwrite=overwrite) as f:
         tifffile.imwrite(
             f,
