@@ -27,6 +27,7 @@ import argparse
 import dataclasses
 import io
 import sys
+import textwrap
 import typing
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,10 +151,14 @@ def demo(
     preset: str = "demo",
     seed: int = 0,
     methods: Sequence[str] | None = None,
+    train: bool = False,
 ) -> list[Any]:
-    """The main job: train the registered methods on synthetic pairs, compare, write files.
+    """The main job: compare the registered methods on held-out photos, write files.
 
-    Builds train/test pairs from the bundled photos, fits every row of the quality
+    Learned methods use the weights shipped in ``rawkit/weights/`` (no training step);
+    ``train=True`` (``rawkit demo --train``) trains every row from scratch at the
+    preset's small scale instead, the teaching path.  Builds train/test pairs from the
+    bundled photos, fits every row of the quality
     bench's preset (:func:`rawkit.bench.quality.method_configs`; ``methods`` picks
     registry names), reconstructs the held-out photos, prints the PSNR/SSIM table, and
     writes ``demo.png`` (sRGB, true RAW, reconstructions, error maps), ``priorraw.dng``
@@ -170,6 +175,7 @@ def demo(
     from rawkit.bench.quality import (
         METHODS,
         PRESETS,
+        TABLE_LEGEND,
         demo_data,
         evaluate,
         format_quality_table,
@@ -199,14 +205,16 @@ def demo(
             f"  {len(data.train)} train pairs, "
             + ", ".join(f"{len(v)} test pairs rendered by {k}" for k, v in data.test.items())
         )
-        tm = train_methods(data, cfg, seed=seed, methods=methods)
+        tm = train_methods(data, cfg, seed=seed, methods=methods, shipped=not train)
         records = evaluate(tm, data)
         pair = data.test[cfg.renders[0]][0]
         est = reconstruct_all(tm, pair)
     finally:
         torch.set_num_threads(threads)
     print()
-    print(format_quality_table(records))
+    print(TABLE_LEGEND)
+    print()
+    print(format_quality_table(records, goals=False))
     write_quality_json(records, files[2], config=cfg, overwrite=overwrite)
 
     def show(packed: np.ndarray) -> np.ndarray:
@@ -228,7 +236,8 @@ def demo(
         err = np.abs(est[k] - pair.packed).mean(0)
         db = 10 * np.log10(1.0 / max(float(np.mean((est[k] - pair.packed) ** 2)), 1e-12))
         axes[0, j].imshow(show(np.clip(est[k], 0, 1)))
-        axes[0, j].set_title(f"{METHODS.get(k, k)[:34]}: {db:.2f} dB", fontsize=8)
+        label = textwrap.fill(METHODS.get(k, k), 26)
+        axes[0, j].set_title(f"{label}\n{db:.2f} dB", fontsize=8)
         im = axes[1, j].imshow(err, cmap="magma", vmin=0, vmax=0.1)
         axes[1, j].set_title("|error| (mean of 4 planes)", fontsize=8)
         fig.colorbar(im, ax=axes[1, j], fraction=0.046)
@@ -541,6 +550,11 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p_demo.add_argument("--seed", type=int, default=0)
     p_demo.add_argument(
+        "--train", action="store_true",
+        help="train every learned method from scratch at the preset's small scale (the "
+        "teaching path) instead of using the shipped weights",
+    )  # fmt: skip
+    p_demo.add_argument(
         "--methods", help=f"comma-separated registered methods (default: the preset's): {listing}"
     )
     p_demo.add_argument(
@@ -722,7 +736,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cfa_demo(Path(args.out), overwrite=args.overwrite, size=args.size)
             else:
                 demo(Path(args.out), overwrite=args.overwrite, preset=args.preset, seed=args.seed,
-                     methods=_methods_arg(args.methods))  # fmt: skip
+                     methods=_methods_arg(args.methods), train=args.train)  # fmt: skip
             return 0
         if command == "bench":
             return _bench(args)

@@ -67,11 +67,12 @@ from rawkit.data import (
 from rawkit.io import atomic_write, check_writable
 from rawkit.isp import CameraModel
 from rawkit.metrics import psnr, ssim
-from rawkit.pipelines import Pipeline, get
+from rawkit.pipelines import Pipeline, get, pretrained
 
 __all__ = [
     "METHODS",
     "PRESETS",
+    "TABLE_LEGEND",
     "QualityConfig",
     "QualityData",
     "QualityRecord",
@@ -164,12 +165,12 @@ METHODS: dict[str, str] = {
     "nn_search": "raw-value NN search (2x2 sRGB, k=16)",
     "rbf_srgb": "RBF metadata 1/256, sRGB colour",
     "rbf": "RBF metadata 1/256, camera RGB",
-    "srgb_unet": "sRGB-only U-Net (AIM22) = T1 sRGB+UNet",
-    "pixel_search": "T1 Pixel Searching: Eq. 4, full set",
-    "cluster_group": "T1 Clustering+Grouping: Eq. 4, bank",
-    "prior_raw": "T1 + Prior RAW",
-    "reliable_attention": "T1 + Reliable Attention",
-    "non_local": "T1 + Non Local = PriorRAW (bank)",
+    "srgb_unet": "sRGB-only U-Net (AIM 2022 baseline)",
+    "pixel_search": "PriorRAW Table 1: Eq. 4 map, full set",
+    "cluster_group": "PriorRAW Table 1: Eq. 4 map, bank",
+    "prior_raw": "PriorRAW Table 1: U-Net + prior RAW",
+    "reliable_attention": "PriorRAW Table 1: + reliable attention",
+    "non_local": "PriorRAW (bank, non-local attention)",
     "non_local_full": "PriorRAW, Eq. 4 over full reference set",
 }
 
@@ -327,23 +328,50 @@ def train_methods(
     seed: int = 0,
     progress: bool = True,
     methods: Sequence[str] | None = None,
+    shipped: bool = False,
 ) -> TrainedMethods:
-    """Fit every row of :func:`method_configs` on ``data.train`` (module notes)."""
+    """Fit every row of :func:`method_configs` on ``data.train`` (module notes).
+
+    With ``shipped=True`` a learned row whose method ships weights for that row
+    (:func:`rawkit.pipelines.pretrained`) uses them instead of training; the others are
+    fitted as usual.
+    """
     cfg = _config(preset)
     check_seed(seed)
     check_bool(progress, "progress")
+    check_bool(shipped, "shipped")
     rows = method_configs(cfg, methods)  # every name and setting checked before training
     pairs = PairSet.from_any(data.train)  # converted once, shared by every fit
     pipes: dict[str, Pipeline] = {}
     seconds: dict[str, float] = {}
     for row, (name, config) in rows.items():
         t0 = time.perf_counter()
+        ready = _shipped_row(name, row) if shipped else None
+        if ready is not None:
+            pipes[row], seconds[row] = ready, 0.0
+            continue
         pipes[row] = get(name).fit(pairs, config, seed=seed, progress=progress)
         shared = pipes[row].info.get("seconds")
         seconds[row] = (
             float(sum(shared.values())) if isinstance(shared, dict) else time.perf_counter() - t0
         )
     return TrainedMethods(cfg, data.camera, pipes, seconds)
+
+
+def _shipped_row(name: str, row: str) -> Pipeline | None:
+    """The shipped pipeline of ``name`` if it is the configuration of table row ``row``."""
+    cls = get(name)
+    if not cls.learned:
+        return None
+    try:
+        pipe = pretrained(name)
+    except FileNotFoundError:
+        return None
+    wanted = cls.variants.get(row, {}) if cls.variants else {}
+    if cls.variants and row not in cls.variants:
+        return None
+    have = pipe.config.to_dict()
+    return pipe if all(have.get(k) == v for k, v in wanted.items()) else None
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -492,8 +520,18 @@ def quality_goals(records: Sequence[QualityRecord]) -> list[dict[str, Any]]:
         by = {r.method: r.psnr for r in records if r.render == render}
         checks = [
             ("PriorRAW - sRGB-only U-Net >= 3 dB", "non_local", "srgb_unet", 3.0),
-            ("sRGB-only U-Net - blind generic inverse >= 3 dB", "srgb_unet", "generic_inverse", 3.0),
-            ("Eq. 4 learned (bank) - raw-value NN search >= 0 dB", "cluster_group", "nn_search", 0.0),
+            (
+                "sRGB-only U-Net - blind generic inverse >= 3 dB",
+                "srgb_unet",
+                "generic_inverse",
+                3.0,
+            ),
+            (
+                "Eq. 4 learned (bank) - raw-value NN search >= 0 dB",
+                "cluster_group",
+                "nn_search",
+                0.0,
+            ),
             ("PriorRAW (no metadata) - RBF metadata 1/256 >= 0 dB", "non_local", "rbf", 0.0),
             ("PriorRAW bank - full reference set >= -0.5 dB", "non_local", "non_local_full", -0.5),
             (
@@ -511,8 +549,19 @@ def quality_goals(records: Sequence[QualityRecord]) -> list[dict[str, Any]]:
     return out
 
 
-def format_quality_table(records: Sequence[QualityRecord]) -> str:
+#: What the columns of :func:`format_quality_table` mean, for readers of the table.
+TABLE_LEGEND = (
+    "PSNR (dB) and SSIM of the reconstructed packed RAW [R, Gr, Gb, B] against the true RAW "
+    "of held-out photos, higher is better; render: the ISP that made the test sRGB (rawkit's "
+    "or LibRaw's); meta B: metadata bytes stored per image; steps, train s: training steps "
+    "and seconds (0 s = shipped weights); eval s: reconstruction seconds."
+)
+
+
+def format_quality_table(records: Sequence[QualityRecord], *, goals: bool = True) -> str:
     """The records as a plain-text table, followed by the goals (:func:`quality_goals`).
+
+    ``goals=False`` leaves the goals out (the demo shows results, the bench judges them).
 
     Example:
         >>> r = QualityRecord("rbf", METHODS["rbf"], "rawkit", 40.0, 0.99, 3, 812.0, 0.05,
@@ -531,11 +580,11 @@ def format_quality_table(records: Sequence[QualityRecord]) -> str:
             f"{r.label:40s} {r.render:7s} {r.psnr:7.2f} {r.ssim:7.4f} {r.metadata_bytes:7.0f} "
             f"{r.train_steps:6d} {r.train_seconds:8.1f} {r.eval_seconds:7.1f}  {r.note}"
         )
-    goals = quality_goals(records)
-    if goals:
+    checks = quality_goals(records) if goals else []
+    if checks:
         lines.append("")
         lines.append("goals:")
-        for g in goals:
+        for g in checks:
             mark = "met" if g["met"] else "MISSED"
             lines.append(f"  [{mark:6s}] {g['goal']:52s} {g['render']:7s} {g['value']:+7.2f} dB")
     return "\n".join(lines)
