@@ -79,10 +79,9 @@ def srgb_oetf(linear: Array) -> Array:
     power = torch.exp(
         torch.add(_LOG_1055, torch.log(torch.clamp(linear, min=_L_KNEE)), alpha=1 / 2.4)
     )
-    # The line 12.92 L lies above the power branch beyond the knee (the branch's slope there
-    # is 12.7 < 12.92 and it is concave) and below it before, so the smaller of the two
-    # is the piecewise curve: one op instead of a comparison and a select.
-    return torch.minimum(12.92 * linear, power - 0.055)
+    # The branch is chosen at the standard's knee (not as the smaller of the two segments:
+    # they cross about 1e-9 away from it, which would break the exact inverse there).
+    return torch.where(linear <= _L_KNEE, 12.92 * linear, power - 0.055)
 
 
 @numpy_compat

@@ -81,3 +81,10 @@ def test_bad_input_raises():
         srgb_eotf(np.array([1], np.int64))
     with pytest.raises(ValueError, match="gamma"):
         gamma_encode(np.array([0.5]), gamma=0.0)
+
+
+@pytest.mark.parametrize("dt", [torch.float32, torch.float64])
+def test_srgb_round_trip_at_the_knee(dt):
+    """The branch is picked at 0.0031308 in both directions (found by hypothesis in CI)."""
+    t = torch.tensor([0.0031308, 0.00313079, 0.00313081, 0.0404499, 0.04045], dtype=dt)
+    torch.testing.assert_close(srgb_eotf(srgb_oetf(t)), t, atol=tol(dt), rtol=0)
