@@ -38,8 +38,8 @@ def _photos(folder: Path) -> dict[str, Path]:
 def render_back(method: str | None = None, *, dng: str = "bayer") -> list[dict[str, Any]]:
     """PSNR and mean CIEDE2000 of LibRaw's render of each photo's DNG (module notes).
 
-    Returns:
-        One dict per photo: ``photo``, ``psnr``, ``de2000``.
+    The result holds one dict per photo, with the keys ``photo``, ``psnr`` (dB) and
+    ``de2000`` (mean CIEDE2000).
     """
     if dng not in ("bayer", "linear"):
         raise ValueError(f"dng: expected 'bayer' or 'linear', got {dng!r}")
