@@ -298,6 +298,13 @@ def reconstruct_photo(
             job.dest, data, srgb, pattern=_pattern_of(pipeline),
             camera_name=f"rawkit {pipeline.name}", overwrite=overwrite,
         )  # fmt: skip
+        arr = np.asarray(data)
+        n_out = int((arr < 0).sum() + (arr > colour.exposure_scale).sum())
+        if n_out:
+            notes.append(
+                f"{n_out} RAW values below 0 or above the DNG's white level were stored at "
+                "0 or the white level (every reader clips them there when rendering)"
+            )
     elif suffix == ".npy":
         write_aim22_raw(job.dest, np.clip(packed, 0.0, 1.0), overwrite=overwrite)
         if float(packed.min()) < 0 or float(packed.max()) > 1:
