@@ -46,8 +46,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from rawkit._checks import check_finite, check_tensor_like
-from rawkit._tensor import Array
+from rawkit._checks import check_dtype, check_finite, check_int, check_number, check_tensor_like
+from rawkit._tensor import Array, to_tensor
 from rawkit.cfa.pattern import Pattern, channel_sites, check_pattern
 from rawkit.isp import SRGB_TO_XYZ, srgb_eotf
 
@@ -80,11 +80,10 @@ class DngColour(NamedTuple):
 
 
 def _as_tensor(x: Any, name: str) -> torch.Tensor:
+    """A floating, finite CPU tensor (NumPy through the shared bridge, no copy)."""
     check_tensor_like(x, name)
-    t = torch.from_numpy(np.asarray(x)) if isinstance(x, np.ndarray) else x.detach()
-    if not t.is_floating_point():
-        raise TypeError(f"{name}: expected floating values in [0, 1], got dtype {t.dtype}")
-    t = t.to("cpu")
+    check_dtype(x, ["float"], name)
+    t = (to_tensor(x) if isinstance(x, np.ndarray) else x.detach()).to("cpu")
     check_finite(t, name)
     return t
 
@@ -154,8 +153,7 @@ def fit_dng_colour(
             f"{tuple(p.shape)}, got {tuple(y.shape)}"
         )
     for name, v in (("low", low), ("high", high), ("min_fraction", min_fraction)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-            raise ValueError(f"{name}: expected a number in [0, 1], got {v!r}")
+        check_number(v, name, minimum=0.0, maximum=1.0)
     check_pattern(pattern)
     if not low < high:
         raise ValueError(f"low, high: expected low < high, got {low!r} and {high!r}")
@@ -282,10 +280,7 @@ def write_reconstruction_dng(
     from rawkit.io.dng import write_dng, write_linear_dng
 
     dest = check_writable(path, overwrite=overwrite)
-    if isinstance(full_scale, bool) or not isinstance(full_scale, int):
-        raise TypeError(f"full_scale: expected an int, got {type(full_scale).__name__}")
-    if not 255 <= full_scale <= 65535:
-        raise ValueError(f"full_scale: expected an int in [255, 65535], got {full_scale}")
+    full_scale = check_int(full_scale, "full_scale", minimum=255, maximum=65535)
     fit = fit_dng_colour(packed, srgb, pattern=pattern)
     p = _as_tensor(packed, "packed").float()
     scale = max(fit.exposure_scale, float(p.max()), 1e-6)

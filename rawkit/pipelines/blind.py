@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 
+from rawkit._tensor import to_numpy, to_tensor
 from rawkit.data.synth import RENDERS, resolve_camera
-from rawkit.isp import BUILTIN_CAMERAS
+from rawkit.isp import BUILTIN_CAMERAS, unprocess
 from rawkit.pipelines.base import Pipeline, PipelineConfig, register, setting
 from rawkit.pipelines.baselines import blind_unprocess, typical_params
 
@@ -62,3 +64,15 @@ class BlindUnprocess(Pipeline):
         params = typical_params(camera, render=self.config.render)  # type: ignore[arg-type]
         raw = blind_unprocess(srgb.double(), camera=camera, params=params)
         return raw.float()  # type: ignore[union-attr]
+
+    def camera_rgb(self, srgb: np.ndarray) -> np.ndarray:
+        """Full-resolution camera RGB ``(3, H, W)`` of the same inverse, before mosaicing.
+
+        What a linear DNG stores (:func:`rawkit.pipelines.photo.reconstruct_photo`):
+        the inverse's own per-pixel camera values, with no demosaicing anywhere.
+        ``srgb``: ``(3, H, W)`` float32 in ``[0, 1]``; computed in float32.
+        """
+        camera = resolve_camera(self.config.camera)
+        params = typical_params(camera, render=self.config.render)  # type: ignore[arg-type]
+        rgb, _ = unprocess(to_tensor(srgb), camera=camera, params=params, layout="rgb")
+        return to_numpy(rgb)

@@ -210,17 +210,7 @@ def _camera_rgb(pipeline: Pipeline, srgb: np.ndarray, packed: np.ndarray) -> np.
     from rawkit.pipelines.blind import BlindUnprocess
 
     if isinstance(pipeline, BlindUnprocess):
-        import torch
-
-        from rawkit.data.synth import resolve_camera
-        from rawkit.isp import unprocess
-        from rawkit.pipelines.baselines import typical_params
-
-        camera = resolve_camera(pipeline.config.camera)
-        params = typical_params(camera, render=pipeline.config.render)  # type: ignore[arg-type]
-        rgb, _ = unprocess(torch.from_numpy(srgb), camera=camera, params=params,
-                           layout="rgb")  # fmt: skip
-        return rgb.float().numpy()
+        return pipeline.camera_rgb(srgb)
     from rawkit.cfa import demosaic, unpack
 
     pattern = _pattern_of(pipeline)
