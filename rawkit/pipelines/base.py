@@ -247,6 +247,10 @@ def register(cls: type[P]) -> type[P]:
             raise TypeError(f"{cls.__name__}.{attr}: expected a bool")
     if not isinstance(cls.description, str) or not cls.description.strip():
         raise ValueError(f"{cls.__name__}.description: expected a one-line description")
+    if cls.stores_metadata and cls._encode_metadata is Pipeline._encode_metadata:
+        raise TypeError(
+            f"{cls.__name__}: stores_metadata is True, so it must implement _encode_metadata"
+        )
     if getattr(cls, "__abstractmethods__", None):
         raise TypeError(
             f"{cls.__name__}: implement {sorted(cls.__abstractmethods__)} before registering"
@@ -326,8 +330,12 @@ class Pipeline(abc.ABC):
         """``(B, 3, H, W)`` float32 sRGB (one tile, or the image) -> ``(B, 4, H/2, W/2)``."""
 
     def _encode_metadata(self, raw: torch.Tensor, srgb: torch.Tensor) -> bytes:
-        """``(B, 4, h, w)`` packed RAW and its ``(B, 3, 2h, 2w)`` sRGB -> bytes."""
-        raise NotImplementedError(f"{type(self).__name__} stores no metadata")
+        """``(B, 4, h, w)`` packed RAW and its ``(B, 3, 2h, 2w)`` sRGB -> bytes.
+
+        Only methods with ``stores_metadata`` implement it (:func:`register` checks that);
+        for the others :meth:`encode_metadata` refuses before calling it.
+        """
+        raise ValueError(f"{type(self).__name__} stores no metadata (stores_metadata is False)")
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """The learned tensors to save, by name (none for methods without training)."""

@@ -178,6 +178,13 @@ def test_registry_lists_and_rejects():
     with pytest.raises(ValueError, match="description"):
         register(NoDesc)
 
+    class ClaimsMetadata(Lin):
+        name = "test_claims_metadata"
+        stores_metadata = True  # but inherits the base hook that stores nothing
+
+    with pytest.raises(TypeError, match="must implement _encode_metadata"):
+        register(ClaimsMetadata)
+
     class PlainConfig(Lin):
         name = "test_plainconfig"
         Config = dataclasses.dataclass(frozen=True)(type("C", (), {}))
