@@ -291,6 +291,8 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.bench.overexposure.overexposure_data": "no array input (names, settings, models, records)",
     "rawkit.bench.overexposure.run_overexposure_bench": "no array input (names, settings, models, records)",
     # rawkit.bench.quality
+    "rawkit.bench.demo.cfa_demo": "no array input (an output folder and a size)",
+    "rawkit.bench.demo.demo": "no array input (an output folder, a preset and method names)",
     "rawkit.bench.render_back.render_back": "no array input (a method name and a DNG kind)",
     "rawkit.bench.quality.QualityConfig": "settings/result record: no array fields",
     "rawkit.bench.quality.QualityData": "settings/result record: no array fields",
