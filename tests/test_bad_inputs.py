@@ -118,6 +118,7 @@ def _cases() -> dict[str, Case]:
     from rawkit import cfa, flow, io, isp, losses, masks, metrics, nets, prior, search
     from rawkit.io.raw import apply_flip
     from rawkit.isp.color import check_color_matrix as _check_color_matrix
+    from rawkit.pipelines.video.calibrate import calibrate_inverse
 
     cam = isp.builtin_camera("nikon_d5100")
     params = isp.default_params(cam)
@@ -240,6 +241,8 @@ def _cases() -> dict[str, Case]:
         "rawkit.flow.warp.forward_backward_error": Case(flow.forward_backward_error, (FLOW, -FLOW), arrays=(0, 1)),
         "rawkit.flow.warp.out_of_frame": Case(flow.out_of_frame, (FLOW,)),
         "rawkit.flow.estimate.estimate_flow": Case(flow.estimate_flow, (RGB32, RGB32 * 0.9), arrays=(0, 1)),
+        "rawkit.pipelines.video.calibrate.calibrate_inverse": Case(
+            calibrate_inverse, (RGB, PACKED), {"pattern": "RGGB"}, arrays=(0, 1)),
         # ---- search and prior
         "rawkit.search.affinity.affinity": Case(search.affinity, (FEAT, FEAT_R), arrays=(0, 1)),
         "rawkit.search.affinity.assemble": Case(search.assemble, (FEAT, FEAT_R, VALUES), arrays=(0, 1, 2)),
@@ -515,13 +518,14 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.pipelines.unet_baseline.train_unet": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     "rawkit.pipelines.unet_baseline.write_submission": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.pipelines.video
-    "rawkit.pipelines.video.VideoConfig": "settings/result record: no array fields",
-    "rawkit.pipelines.video.VideoPipeline": "settings/result record: no array fields",
-    "rawkit.pipelines.video.decode_keyframes": "no array input (names, settings, models, records)",
-    "rawkit.pipelines.video.keyframe_indices": "no array input (names, settings, models, records)",
-    "rawkit.pipelines.video.read_video_frames": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
-    "rawkit.pipelines.video.synthetic_videos": "no array input (names, settings, models, records)",
-    "rawkit.pipelines.video.video_pairs": "no array input (names, settings, models, records)",
+    "rawkit.pipelines.video.calibrate.KeyframeInverse": "record returned by calibrate_inverse; its call checks srgb (tests/pipelines/test_video_calibrate.py)",
+    "rawkit.pipelines.video.pipeline.VideoConfig": "settings/result record: no array fields",
+    "rawkit.pipelines.video.pipeline.VideoPipeline": "settings/result record: no array fields",
+    "rawkit.pipelines.video.keyframes.decode_keyframes": "no array input (names, settings, models, records)",
+    "rawkit.pipelines.video.keyframes.keyframe_indices": "no array input (names, settings, models, records)",
+    "rawkit.pipelines.video.frames.read_video_frames": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
+    "rawkit.pipelines.video.frames.synthetic_videos": "no array input (names, settings, models, records)",
+    "rawkit.pipelines.video.frames.video_pairs": "no array input (names, settings, models, records)",
     # rawkit.prior.bank
     "rawkit.prior.bank.Assembled": "result record returned by PriorBank.assemble, not an entry point for user arrays",
     # rawkit.search.affinity
@@ -621,10 +625,10 @@ PENDING: dict[str, str] = {
     # rawkit.pipelines.unet_baseline
     "rawkit.pipelines.unet_baseline.predict": "array input: no case yet",
     # rawkit.pipelines.video
-    "rawkit.pipelines.video.derender_frames": "array input: no case yet",
-    "rawkit.pipelines.video.encode_keyframes": "array input: no case yet",
-    "rawkit.pipelines.video.plot_quality_over_time": "array input: no case yet",
-    "rawkit.pipelines.video.quality_over_time": "array input: no case yet",
+    "rawkit.pipelines.video.chain.derender_frames": "array input: no case yet",
+    "rawkit.pipelines.video.keyframes.encode_keyframes": "array input: no case yet",
+    "rawkit.pipelines.video.frames.plot_quality_over_time": "array input: no case yet",
+    "rawkit.pipelines.video.frames.quality_over_time": "array input: no case yet",
     # rawkit.prior.bank
     "rawkit.prior.bank.build_prior_bank": "array input: no case yet",
     # rawkit.search.nearest
