@@ -309,7 +309,9 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.bench.quality.reconstruct_all": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.reconstruction_peak_memory": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.run_quality": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
-    "rawkit.bench.quality.synthetic_pairs": "no array input (names, settings, models, records)",
+    "rawkit.data.synthetic_pairs": "no array input (names, settings, models, records)",
+    "rawkit.data.benchmark_pairs": "no array input (names, settings, models, records)",
+    "rawkit.data.pair_seed": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.train_methods": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.write_quality_json": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     # rawkit.bench.speed_cfa
@@ -320,6 +322,10 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.bench.speed_search.bank_size": "no array input (names, settings, models, records)",
     "rawkit.bench.speed_search.measure_in_subprocess": "no array input (names, settings, models, records)",
     "rawkit.bench.speed_search.search_suite": "no array input (names, settings, models, records)",
+    # rawkit.bench.video
+    "rawkit.bench.video.VideoQuality": "settings/result record: no array input from users",
+    "rawkit.bench.video.format_video_table": "no array input (names, settings, models, records)",
+    "rawkit.bench.video.run_video_quality": "no array input (names, settings, models, records)",
     # rawkit.cfa.pattern
     "rawkit.cfa.pattern.channel_sites": "no array input (names, settings, models, records)",
     "rawkit.cfa.pattern.check_pattern": "no array input (names, settings, models, records)",
@@ -557,7 +563,7 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.testing.strategies.patterns": "no arguments",
     "rawkit.testing.strategies.rgb_images": "no array input (names, settings, models, records)",
     # rawkit.weights.recipes
-    "rawkit.weights.recipes.benchmark_pairs": "no array input (names, settings, models, records)",
+    "rawkit.weights.recipes.split_tensors": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.crops": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.evaluate_shipped": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.train_srgb_unet": "no array input (names, settings, models, records)",

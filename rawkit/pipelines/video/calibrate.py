@@ -26,7 +26,8 @@ its clipping); :math:`s` is the lens-shading strength.  Ten numbers per video.
 around the best), :math:`A` by linear least squares per colour row over the sites that
 are neither clipped in the sRGB (any channel :math:`\ge` ``clip_level``: highlights
 and out-of-gamut colours lose information there) nor saturated or black in the RAW;
-the :math:`s` with the smallest squared residual wins.  Every sample of a full frame
+the :math:`s` with the smallest squared residual wins (refined by the vertex of a
+parabola through the three best points of the fine grid).  Every sample of a full frame
 enters (subsampled evenly above ``max_sites``), so the 10 unknowns are well determined.
 
 On rawkit's synthetic videos (whose ISP this model matches) the calibrated inverse
@@ -205,7 +206,14 @@ def calibrate_inverse(
     i = int(np.argmin(errs))
     fine = np.linspace(coarse[max(i - 1, 0)], coarse[min(i + 1, coarse.size - 1)], 41)
     errs = [solve(float(s))[0] for s in fine]
+    i = int(np.clip(np.argmin(errs), 1, fine.size - 2))
     s = float(fine[int(np.argmin(errs))])
+    e0, e1, e2 = errs[i - 1], errs[i], errs[i + 1]
+    curv = e0 - 2 * e1 + e2
+    if curv > 0:  # the vertex of the parabola through the three best points
+        vertex = float(fine[i] + 0.5 * (fine[1] - fine[0]) * (e0 - e2) / curv)
+        if solve(vertex)[0] < min(errs):
+            s = vertex
     res, a, used = solve(s)
     return KeyframeInverse(
         matrix=a.numpy(), lens_shading=s, pattern=pattern, tone=tone,
