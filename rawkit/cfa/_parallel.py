@@ -42,3 +42,39 @@ def run_chunks(fn: Callable[[T], None], items: Sequence[T], *, device: torch.dev
     with ThreadPoolExecutor(min(threads, len(items)), initializer=one) as pool:
         list(pool.map(work, items))
     torch.set_num_threads(threads)  # the workers' setting must not leak into the caller
+
+
+#: Bytes a band of :func:`run_rows` writes: large enough that the Python call per band
+#: costs nothing, small enough that a few bands per thread balance the load.
+_BAND_BYTES = 4 << 20
+
+
+def run_rows(
+    kernel: Callable[..., None],
+    rows: int,
+    row_bytes: int,
+    *args: object,
+    device: torch.device,
+    threads: bool = True,
+) -> None:
+    """Call ``kernel(*args, r0, r1)`` over bands ``[r0, r1)`` covering ``range(rows)``.
+
+    ``kernel`` is a compiled loop of :mod:`rawkit.cfa._kernels` that writes rows
+    ``[r0, r1)`` of its output only (so bands are independent) and releases the GIL;
+    the bands run on :func:`run_chunks`'s single-threaded workers.  ``row_bytes`` (the
+    bytes one row writes) sizes the bands.  ``threads=False`` runs the kernel once over all
+    rows in the caller's thread: for pure memory moves, where one core already reaches the speed of
+    ``np.copy`` and more threads only contend for the same memory (and for the cores,
+    on a loaded machine).
+    """
+    if rows <= 0:
+        return
+    step = max(1, _BAND_BYTES // max(1, row_bytes))
+    if not threads:
+        kernel(*args, 0, rows)
+        return
+    if torch.get_num_threads() > 1:  # at least two bands per thread where there are rows
+        step = min(step, max(1, -(-rows // (2 * torch.get_num_threads()))))
+    run_chunks(
+        lambda r0: kernel(*args, r0, min(rows, r0 + step)), range(0, rows, step), device=device
+    )

@@ -20,9 +20,6 @@ groups.  The functions move integer bits: they are exact and not differentiable.
 
 from __future__ import annotations
 
-import sys
-import threading
-from collections.abc import Callable
 from typing import Literal, NamedTuple, cast
 
 import numpy as np
@@ -30,7 +27,7 @@ import torch
 
 from rawkit._checks import check_shape, check_tensor_like
 from rawkit._tensor import Array, empty_output, numpy_compat
-from rawkit.cfa._parallel import run_chunks
+from rawkit.cfa._parallel import run_rows
 
 __all__ = ["BitDepth", "BIT_DEPTHS", "pack_bits", "unpack_bits"]
 
@@ -45,15 +42,6 @@ class _Layout(NamedTuple):
 
 
 _LAYOUTS: dict[int, _Layout] = {10: _Layout(4, 5), 12: _Layout(2, 3), 14: _Layout(4, 7)}
-
-# Lines are processed in chunks of this many groups so that the temporaries of the
-# bit arithmetic stay in cache instead of costing whole-image allocations.
-_CHUNK_GROUPS = 1 << 18
-
-# The fast path reads a group of 2 or 4 pixels as one 32/64-bit word (pixel i in bits
-# [16 i, 16 i + 16)), which holds on little-endian hosts only; elsewhere the low bits
-# are gathered pixel by pixel.
-_WORDS = sys.byteorder == "little"
 
 
 def _check_bit_depth(bit_depth: object) -> int:
@@ -84,113 +72,21 @@ def _check_range(v: torch.Tensor, bit_depth: int, name: str) -> None:
     )
 
 
-def _lane_masks(pixels: int, k: int) -> tuple[int, int]:
-    """Masks of the low ``k`` bits of each 16-bit lane, and of pixel pairs (``2k`` bits)."""
-    lanes = sum(((1 << k) - 1) << (16 * i) for i in range(pixels))
-    pairs = ((1 << 2 * k) - 1) | (((1 << 2 * k) - 1) << 32)
-    return lanes, pairs
+def _run(kernel_name: str, src: torch.Tensor, out: torch.Tensor, depth: int) -> None:
+    """Run a line kernel of :mod:`rawkit.cfa._kernels` from ``src (n, *)`` into ``out (n, *)``.
 
-
-class _Scratch:
-    """Reusable temporaries for one call, sized for a chunk of ``groups`` groups."""
-
-    def __init__(self, groups: int, layout: _Layout, device: torch.device) -> None:
-        word = torch.int64 if layout.pixels == 4 else torch.int32
-        self.i16 = torch.empty((groups, layout.pixels), dtype=torch.int16, device=device)
-        self.u8 = torch.empty((groups, layout.pixels), dtype=torch.uint8, device=device)
-        self.a = torch.empty(groups, dtype=word, device=device)
-        self.b = torch.empty(groups, dtype=word, device=device)
-
-
-def _low_bits(v: torch.Tensor, k: int, s: _Scratch) -> torch.Tensor:
-    """``L = P1[k-1:0] | P2[k-1:0] << k | P3[k-1:0] << 2k | ...`` for int16 groups ``v``."""
-    n, p = v.shape
-    acc, tmp = s.a[:n], s.b[:n]
-    if _WORDS:  # shift whole words: lane i moves from bit 16 i down to bit k i
-        lanes, pairs = _lane_masks(p, k)
-        w = v.view(acc.dtype).squeeze(-1)
-        torch.bitwise_and(w, lanes, out=acc)
-        acc.bitwise_or_(torch.bitwise_right_shift(acc, 16 - k, out=tmp))
-        if p == 4:
-            acc.bitwise_and_(pairs)
-            acc.bitwise_or_(torch.bitwise_right_shift(acc, 32 - 2 * k, out=tmp))
-        return acc  # bits >= p k are leftovers; only the bytes below them are read
-    torch.bitwise_and(v[:, 0], (1 << k) - 1, out=acc)
-    for i in range(1, p):
-        torch.bitwise_and(v[:, i], (1 << k) - 1, out=tmp)
-        acc.bitwise_or_(tmp.bitwise_left_shift_(k * i))
-    return acc
-
-
-def _pack_chunk(v: torch.Tensor, out: torch.Tensor, k: int, s: _Scratch) -> None:
-    """Pack int16 groups ``v`` ``(n, pixels)`` into uint8 groups ``out`` ``(n, nbytes)``."""
-    n, p = v.shape
-    high = s.u8[:n]
-    high.copy_(torch.bitwise_right_shift(v, k, out=s.i16[:n]))  # P[k+7:k] < 256
-    for i in range(p):  # one column at a time: strided copies of rows of 4 are slow
-        out[:, i].copy_(high[:, i])
-    low = _low_bits(v, k, s)
-    for j in range(out.shape[1] - p):  # byte j of L, least significant first
-        if _WORDS:
-            out[:, p + j].copy_(low.view(torch.uint8).view(n, -1)[:, j])
-        else:
-            out[:, p + j].copy_(torch.bitwise_right_shift(low, 8 * j, out=s.b[:n]) & 0xFF)
-
-
-def _unpack_chunk(d: torch.Tensor, out: torch.Tensor, k: int, s: _Scratch) -> None:
-    """Unpack uint8 groups ``d`` ``(n, nbytes)`` into int16 groups ``out`` ``(n, pixels)``."""
-    n, p = out.shape
-    for i in range(p):
-        out[:, i].copy_(d[:, i])
-    out.bitwise_left_shift_(k)
-    low, tmp = s.a[:n], s.b[:n]
-    low.copy_(d[:, p])  # L from its bytes, least significant first
-    for j in range(1, d.shape[1] - p):
-        tmp.copy_(d[:, p + j])
-        low.bitwise_or_(tmp.bitwise_left_shift_(8 * j))
-    if _WORDS:  # spread L over the 16-bit lanes: bit k i moves up to bit 16 i
-        lanes, pairs = _lane_masks(p, k)
-        if p == 4:
-            low.bitwise_or_(torch.bitwise_left_shift(low, 32 - 2 * k, out=tmp))
-            low.bitwise_and_(pairs)
-        low.bitwise_or_(torch.bitwise_left_shift(low, 16 - k, out=tmp))
-        low.bitwise_and_(lanes)
-        out.view(low.dtype).squeeze(-1).bitwise_or_(low)
-        return
-    for i in range(p):
-        torch.bitwise_right_shift(low, k * i, out=tmp)
-        out[:, i].bitwise_or_(tmp.bitwise_and_((1 << k) - 1))
-
-
-def _word_aligned(g: torch.Tensor) -> torch.Tensor:
-    """``g`` ``(n, pixels)`` itself if each row can be viewed as one word, else a copy."""
-    p = g.shape[1]
-    if g.stride(1) == 1 and g.stride(0) % p == 0 and g.storage_offset() % p == 0:
-        return g
-    return g.clone(memory_format=torch.contiguous_format)
-
-
-_Chunk = Callable[[torch.Tensor, torch.Tensor, int, _Scratch], None]
-
-
-def _by_chunks(fn: _Chunk, src: torch.Tensor, dst: torch.Tensor, k: int, layout: _Layout) -> None:
-    """Apply ``fn`` to matching chunks of rows of two ``(groups, *)`` tensors.
-
-    On the CPU the chunks keep the temporaries in cache (and run on a pool of
-    single-threaded workers, :func:`rawkit.cfa._parallel.run_chunks`); on other devices
-    one chunk covers everything (launching kernels costs more there than memory does).
+    The compiled loop runs on the CPU; tensors elsewhere make a round trip (this is the
+    I/O boundary, where the bytes go to or come from a file or a sensor anyway).
     """
-    n = src.shape[0]
-    step = _CHUNK_GROUPS if src.device.type == "cpu" else n
-    local = threading.local()  # one scratch set per worker thread
+    from rawkit.cfa import _kernels
 
-    def one(start: int) -> None:
-        s = getattr(local, "scratch", None)
-        if s is None:
-            s = local.scratch = _Scratch(min(n, step), layout, src.device)
-        fn(src[start : start + step], dst[start : start + step], k, s)
-
-    run_chunks(one, range(0, n, step), device=src.device)
+    kernel = getattr(_kernels, kernel_name)
+    cpu = torch.device("cpu")
+    dst = out if out.device == cpu else torch.empty(out.shape, dtype=out.dtype)
+    run_rows(kernel, src.shape[0], dst.shape[1] * dst.element_size(), src.cpu().numpy(),
+             dst.numpy(), depth, device=cpu, threads=False)  # fmt: skip
+    if dst is not out:
+        out.copy_(dst)
 
 
 @numpy_compat
@@ -263,10 +159,9 @@ def pack_bits(x: Array, *, bit_depth: BitDepth) -> Array:
     _check_range(v, depth, "x")
     groups = w // layout.pixels
     out = empty_output((*batch, groups * layout.nbytes), like=t, dtype=torch.uint8)
-    n = int(np.prod(batch, dtype=np.int64)) * groups
-    if n:
-        src = _word_aligned(v.reshape(n, layout.pixels))
-        _by_chunks(_pack_chunk, src, out.view(n, layout.nbytes), depth - 8, layout)
+    n = int(np.prod(batch, dtype=np.int64))
+    if n and groups:
+        _run("pack_bits_rows", t.reshape(n, w), out.view(n, groups * layout.nbytes), depth)
     return out
 
 
@@ -340,9 +235,8 @@ def unpack_bits(data: Array, *, bit_depth: BitDepth, width: int | None = None) -
             )
         d = d[..., : groups * layout.nbytes]
     out = empty_output((*batch, groups * layout.pixels), like=d, dtype=torch.uint16)
-    n = int(np.prod(batch, dtype=np.int64)) * groups
-    if n:
-        src = d.reshape(n, layout.nbytes)
-        dst = out.view(torch.int16).view(n, layout.pixels)
-        _by_chunks(_unpack_chunk, src, dst, depth - 8, layout)
+    n = int(np.prod(batch, dtype=np.int64))
+    if n and groups:
+        _run("unpack_bits_rows", d.reshape(n, groups * layout.nbytes),
+             out.view(n, groups * layout.pixels), depth)  # fmt: skip
     return out

@@ -26,7 +26,6 @@ With either rule a constant mosaic demosaics to the same constant everywhere.
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Literal
 
 import torch
@@ -41,7 +40,7 @@ from rawkit._checks import (
     check_tensor_like,
 )
 from rawkit._tensor import Array, empty_output, numpy_compat
-from rawkit.cfa._parallel import run_chunks
+from rawkit.cfa._parallel import run_rows
 from rawkit.cfa.pattern import Pattern, check_pattern
 
 __all__ = ["DemosaicMethod", "demosaic", "demosaic_bilinear", "demosaic_malvar"]
@@ -176,95 +175,26 @@ def _site_planes(x: torch.Tensor) -> torch.Tensor:
     return planes
 
 
-#: Bytes of the twelve (colour, site) planes of one band of :func:`_bilinear_shifted`.
-_BAND_BYTES = 2 << 20
+#: ``(oy, ox)`` with the site of pixel ``(y, x)`` at ``((y + oy) % 2, (x + ox) % 2)`` of RGGB.
+_RGGB_SHIFT = {"RGGB": (0, 0), "GRBG": (0, 1), "GBRG": (1, 0), "BGGR": (1, 1)}
 
 
-def _bilinear_shifted(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
-    """Bilinear demosaic by shifted adds of zero-padded site planes (no autograd).
+def _bilinear_compiled(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
+    """Bilinear demosaic ``(N, 1, H, W) -> out (N, 3, H, W)`` in one pass (no autograd).
 
-    Every bilinear tap has the same weight ``1/n``, so each missing (colour, site)
-    plane is a sum of two or four shifted planes times ``1/n``; border pixels are then
-    renormalised to the mean of the neighbours that exist.  The planes are made a band
-    of rows at a time in a small buffer that stays in cache, and each band is written
-    into its place in ``out`` plane by plane, so the image makes one pass in and one out.
-    The ``conv2d`` path does the same arithmetic with autograd (``out=`` ops record no
-    gradients).
+    The compiled loop of :mod:`rawkit.cfa._kernels` reads three mosaic rows and writes
+    the three colours of the middle one, inner pixels by the fixed 2- and 4-tap means,
+    the one-pixel frame by the mean of the neighbours that exist; bands of rows run on
+    :func:`rawkit.cfa._parallel.run_rows`'s worker threads.  The ``conv2d`` path does
+    the same arithmetic with autograd and on other devices.
     """
-    n, _, hh, ww = x.shape
-    h, w = hh // 2, ww // 2
-    padded = empty_output((n, 2, 2, h + 2, w + 2), like=x)
-    padded[..., [0, -1], :] = 0
-    padded[..., :, [0, -1]] = 0
-    padded[..., 1:-1, 1:-1] = x.view(n, h, 2, w, 2).permute(0, 2, 4, 1, 3)
-    dst_all = out.view(n, 3, h, 2, w, 2)
-    den = _border_weights(pattern, h, w, x)
-    rows = max(1, min(h, _BAND_BYTES // max(1, 12 * n * w * x.element_size())))
-    plan = _bilinear_plan(pattern)
-    cols = torch.tensor([0] + [1] * (w - 2) + ([2] if w > 1 else []), device=x.device)
-    cols = cols.clamp(max=den.shape[-1] - 1)
-    local = threading.local()  # one band buffer per worker thread
+    from rawkit.cfa import _kernels
 
-    def one_band(i0: int) -> None:
-        buf = getattr(local, "buf", None)
-        if buf is None:
-            buf = local.buf = torch.empty((n, 12, rows, w), dtype=x.dtype, device=x.device)
-        i1 = min(h, i0 + rows)
-        band = buf[:, :, : i1 - i0]
-        for k, taps, weight in plan:
-            dst = band[:, k]
-            views = [padded[:, sy, sx, 1 + ty + i0 : 1 + ty + i1, 1 + tx : 1 + tx + w]
-                     for sy, sx, ty, tx in taps]  # fmt: skip
-            if len(views) == 1:
-                dst.copy_(views[0])
-                continue
-            torch.add(views[0], views[1], out=dst)
-            for v in views[2:]:
-                dst.add_(v)
-            dst.mul_(weight)
-            _divide_band_border(dst, den[k], i0, h, cols)
-        for k in range(12):  # plane by plane: the inner loop runs along the row
-            c, dy, dx = k // 4, (k // 2) % 2, k % 2
-            dst_all[:, c, i0:i1, dy, :, dx].copy_(band[:, k])
-
-    # Bands on a pool of single-threaded workers (rawkit.cfa._parallel): no OpenMP
-    # barrier per small op, which collapses under load.
-    run_chunks(one_band, range(0, h, rows), device=x.device)
-
-
-@functools.cache
-def _bilinear_plan(pattern: str) -> list[tuple[int, list[tuple[int, int, int, int]], float]]:
-    """Per output plane ``4c + 2dy + dx``: its taps as (site y, site x, tile dy, tile dx), weight."""
-    plan = []
-    for c in range(3):
-        for dy in range(2):
-            for dx in range(2):
-                taps = _site_kernel(pattern, "bilinear", c, dy, dx)
-                spec = [
-                    ((dy + oy) % 2, (dx + ox) % 2, (dy + oy) // 2, (dx + ox) // 2)
-                    for oy, ox, _ in taps
-                ]
-                plan.append((4 * c + 2 * dy + dx, spec, taps[0][2]))
-    return plan
-
-
-def _divide_band_border(
-    y: torch.Tensor, den: torch.Tensor, i0: int, h: int, cols: torch.Tensor
-) -> None:
-    """:func:`_divide_border` for the band of rows ``i0 .. i0 + y.shape[-2]`` of an
-    ``h``-row plane; ``cols`` is the column of ``den`` for every column of ``y``."""
-    nb, w = y.shape[-2:]
-    hs, ws = den.shape
-    border = {0: 0, h - 1: hs - 1}  # global border row -> row of den
-    inner = [r for r in range(nb) if i0 + r not in border]
-    for r in range(nb):
-        if i0 + r in border:
-            y[..., r, :] /= den[border[i0 + r], cols]
-    if inner:
-        a, b = inner[0], inner[-1] + 1  # inner rows of a band are contiguous
-        y[..., a:b, 0] /= den[1, 0]
-        if w > 1:
-            y[..., a:b, -1] /= den[1, ws - 1]
+    n, _, h, w = x.shape
+    oy, ox = _RGGB_SHIFT[pattern]
+    src = x.detach().reshape(n, h, w).numpy()
+    run_rows(_kernels.bilinear_rows, n * h, 3 * w * x.element_size(), src,
+             out.detach().numpy(), oy, ox, device=x.device)  # fmt: skip
 
 
 def _border_weights(pattern: str, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
@@ -296,9 +226,14 @@ def _divide_border(y: torch.Tensor, den: torch.Tensor) -> None:
 def _linear_demosaic(mosaic: torch.Tensor, pattern: str, method: str) -> torch.Tensor:
     *batch, _, h, w = mosaic.shape
     x = mosaic.reshape(-1, 1, h, w)
-    if method == "bilinear" and not (x.requires_grad and torch.is_grad_enabled()):
+    if (
+        method == "bilinear"
+        and x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and not (x.requires_grad and torch.is_grad_enabled())
+    ):
         out = empty_output((*batch, 3, h, w), like=mosaic)
-        _bilinear_shifted(x, pattern, out.view(-1, 3, h, w))
+        _bilinear_compiled(x, pattern, out.view(-1, 3, h, w))
         return out
     weight = _plane_weights(pattern, method).to(dtype=x.dtype, device=x.device)
     if method == "malvar":

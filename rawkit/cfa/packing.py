@@ -12,10 +12,14 @@ uint16, ...), and differentiable for floating inputs.  NumPy in -> NumPy out.
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
 
 from rawkit._checks import check_dtype, check_even_hw, check_shape, check_tensor_like
 from rawkit._tensor import Array, empty_output, numpy_compat
+from rawkit.cfa._parallel import run_rows
 from rawkit.cfa.pattern import Pattern, channel_sites, check_pattern
 
 __all__ = ["mosaic", "pack", "unpack"]
@@ -25,6 +29,33 @@ _RGB_OF_CHANNEL = (0, 1, 1, 2)  # packed [R, Gr, Gb, B] -> RGB index
 
 def _check_values(x: torch.Tensor, name: str) -> None:
     check_dtype(x, ["float", "integer"], name)
+
+
+#: Unsigned integer dtype of each element size: the compiled loops move bits, not values.
+_BITS = {1: torch.uint8, 2: torch.uint16, 4: torch.uint32, 8: torch.uint64}
+
+
+def _compiled(x: torch.Tensor) -> bool:
+    """Whether the compiled CPU loop serves ``x``: on the CPU and not recording autograd.
+
+    Elsewhere (GPU tensors, inputs that need gradients) the strided torch copies of
+    :func:`_copy_sites` do the same moves on the input's device and under autograd.
+    """
+    return x.device.type == "cpu" and not (x.requires_grad and torch.is_grad_enabled())
+
+
+def _as_bits(t: torch.Tensor) -> np.ndarray:
+    """A NumPy view of ``t``'s memory as unsigned integers of the same size (no copy)."""
+    return t.detach().view(_BITS[t.element_size()]).numpy()
+
+
+@functools.cache
+def _row_channels(pattern: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per tile row ``dy``: the channel at its even column and at its odd column."""
+    lo, hi = np.zeros(2, np.int64), np.zeros(2, np.int64)
+    for k, (dy, dx) in enumerate(channel_sites(pattern)):
+        (hi if dx else lo)[dy] = k
+    return lo, hi
 
 
 def _copy_sites(
@@ -126,6 +157,16 @@ def pack(mosaic: Array, *, pattern: Pattern) -> Array:
     _check_values(mosaic, "mosaic")
     *batch, _, h, w = mosaic.shape
     out = empty_output((*batch, 4, h // 2, w // 2), like=mosaic)
+    if _compiled(mosaic) and out.numel():
+        from rawkit.cfa import _kernels
+
+        n = out.numel() // (2 * w * (h // 2))
+        src = _as_bits(mosaic.reshape(n, h // 2, 2, w))
+        dst = _as_bits(out.view(n, 4, h // 2, w // 2))
+        lo, hi = _row_channels(pattern)
+        run_rows(_kernels.pack_rows, n * (h // 2), 2 * w * out.element_size(), src, dst, lo, hi,
+                 device=out.device, threads=False)  # fmt: skip
+        return out
     src = mosaic[..., 0, :, :].reshape(*batch, h // 2, 2, w // 2, 2)
     _copy_sites(out, src, pattern, to_planes=True)
     return out
@@ -160,6 +201,16 @@ def unpack(packed: Array, *, pattern: Pattern) -> Array:
     _check_values(packed, "packed")
     *batch, _, h2, w2 = packed.shape
     out = empty_output((*batch, 1, 2 * h2, 2 * w2), like=packed)
+    if _compiled(packed) and out.numel():
+        from rawkit.cfa import _kernels
+
+        n = out.numel() // (4 * h2 * w2)
+        src = _as_bits(packed.reshape(n, 4, h2, w2))
+        dst = _as_bits(out.view(n, h2, 2, 2 * w2))
+        lo, hi = _row_channels(pattern)
+        run_rows(_kernels.unpack_rows, n * h2, 4 * w2 * out.element_size(), src, dst, lo, hi,
+                 device=out.device, threads=False)  # fmt: skip
+        return out
     tiles = out[..., 0, :, :].view(*batch, h2, 2, w2, 2)
     _copy_sites(packed, tiles, pattern, to_planes=False)
     return out

@@ -191,11 +191,22 @@ def test_too_small_for_malvar():
 @pytest.mark.parametrize("pattern", PATTERNS)
 @pytest.mark.parametrize("shape", [(1, 2, 2), (1, 2, 6), (2, 1, 6, 4), (1, 10, 12)])
 def test_bilinear_autograd_path_equals_fast_path(pattern, shape):
-    """Bilinear has a shifted-add fast path (no autograd) and a conv2d path (autograd)."""
+    """Bilinear has a compiled CPU path (no autograd) and a conv2d path (autograd)."""
     m = torch.rand(*shape, dtype=torch.float64)
     fast = demosaic_bilinear(m, pattern=pattern)
     slow = demosaic_bilinear(m.clone().requires_grad_(True), pattern=pattern)
     torch.testing.assert_close(slow.detach(), fast, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_bilinear_compiled_path_float32_and_strided_views(pattern):
+    """float32 and a transposed (non-contiguous) batch through the compiled path."""
+    m = torch.rand(3, 1, 10, 8, generator=torch.Generator().manual_seed(5))
+    view = m.transpose(-1, -2)  # (3, 1, 8, 10)
+    fast = demosaic_bilinear(view, pattern=pattern)
+    slow = demosaic_bilinear(view.contiguous().requires_grad_(True), pattern=pattern).detach()
+    torch.testing.assert_close(fast, slow, rtol=0, atol=2e-7)
+    assert fast.dtype == torch.float32 and fast.is_contiguous()
 
 
 @pytest.mark.parametrize("fn", LINEAR)
@@ -208,9 +219,9 @@ def test_bilinear_bands_match_conv2d_path(monkeypatch, pattern):
     """The no-autograd path (bands of rows in cache) equals the conv2d path, borders included."""
     import importlib
 
-    dm = importlib.import_module("rawkit.cfa.demosaic")
+    par = importlib.import_module("rawkit.cfa._parallel")
 
-    monkeypatch.setattr(dm, "_BAND_BYTES", 12 * 2 * 7 * 4 * 3)  # bands of 3 tile rows
+    monkeypatch.setattr(par, "_BAND_BYTES", 3 * 14 * 8 * 3)  # bands of 3 rows
     m = torch.rand(2, 1, 18, 14, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     threads = torch.get_num_threads()
     torch.set_num_threads(2)  # bands on the worker pool (rawkit.cfa._parallel)
