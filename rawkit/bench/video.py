@@ -132,7 +132,8 @@ def run_video_quality(
         rows[label] = (pipe, 0)
         if keyframe_interval:
             rows[f"{label}, keyframes/{keyframe_interval}"] = (
-                _with_keyframes(pipe, keyframe_interval), keyframe_interval
+                _with_keyframes(pipe, keyframe_interval),
+                keyframe_interval,
             )
     curves: dict[str, np.ndarray] = {}
     stored: dict[str, list[int]] = {}
@@ -159,7 +160,9 @@ def run_video_quality(
         for v in videos:
             frames = []
             for t in range(n_frames):
-                meta = pipe.encode_metadata(v.packed[t], v.srgb[t]) if pipe.stores_metadata else None
+                meta = (
+                    pipe.encode_metadata(v.packed[t], v.srgb[t]) if pipe.stores_metadata else None
+                )
                 frames.append(pipe.reconstruct(v.srgb[t], metadata=meta))
             out.append(quality_over_time(np.stack(frames), v.packed))
         curves[label], stored[label] = np.stack(out), [0]
@@ -221,7 +224,9 @@ def format_video_table(result: VideoQuality, *, chain: str | None = None) -> str
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m rawkit.bench.video``: print the table (see the module notes)."""
-    p = argparse.ArgumentParser(prog="python -m rawkit.bench.video", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m rawkit.bench.video", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--frames", type=int, default=30)
     p.add_argument("--size", type=int, nargs=2, default=(128, 192))
     p.add_argument("--split", default="test")

@@ -360,12 +360,12 @@ class FAGDN(nn.Module):
             )
         if self.base_input:
             if base is None:
-                raise ValueError("base: expected (B, 4, H/2, W/2) (the network has base_input=True)")
+                raise ValueError(
+                    "base: expected (B, 4, H/2, W/2) (the network has base_input=True)"
+                )
             check_image(base, "base", channels=4, even=False)
             if base.shape != raw_prev.shape:
-                raise ValueError(
-                    f"base: expected {tuple(raw_prev.shape)}, got {tuple(base.shape)}"
-                )
+                raise ValueError(f"base: expected {tuple(raw_prev.shape)}, got {tuple(base.shape)}")
         elif base is not None:
             raise ValueError("base: expected None (the network has base_input=False)")
         h, w = shape[2] // 2, shape[3] // 2

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -57,7 +57,7 @@ import torch
 from rawkit._checks import check_finite, check_number
 from rawkit._tensor import Array, to_numpy, to_tensor
 from rawkit.cfa import Pattern, check_pattern, mosaic, pack
-from rawkit.isp import invert_lens_shading, inverse_smoothstep, srgb_eotf
+from rawkit.isp import inverse_smoothstep, invert_lens_shading, srgb_eotf
 
 __all__ = ["KeyframeInverse", "calibrate_inverse"]
 
@@ -120,7 +120,10 @@ class KeyframeInverse:
         raw = pack(mosaic(cam, pattern=self.pattern), pattern=self.pattern)  # type: ignore[arg-type]
         if self.lens_shading != 0:
             raw = invert_lens_shading(
-                raw, strength=self.lens_shading, layout="packed", pattern=self.pattern  # type: ignore[arg-type]
+                raw,
+                strength=self.lens_shading,
+                layout="packed",
+                pattern=self.pattern,  # type: ignore[arg-type]
             )
         out = raw.clamp(0.0, 1.0)
         return to_numpy(out) if isinstance(srgb, np.ndarray) else out
@@ -174,8 +177,12 @@ def calibrate_inverse(
             f"{tuple(x.shape[-2:])}, got {tuple(y.shape[-2:])}"
         )
     lin = _linear(x, tone)
-    feats = torch.stack([pack(lin[c : c + 1], pattern=pattern) for c in range(3)])  # (3, 4, h, w)
-    clipped = pack((x.amax(0, keepdim=True) >= clip_level).double(), pattern=pattern) > 0
+    planes = [cast(torch.Tensor, pack(lin[c : c + 1], pattern=pattern)) for c in range(3)]
+    feats = torch.stack(planes)  # (3, 4, h, w)
+    clipped = (
+        cast(torch.Tensor, pack((x.amax(0, keepdim=True) >= clip_level).double(), pattern=pattern))
+        > 0
+    )
     ok = ~clipped & (y < clip_level) & (y > 0)
     step = max(1, math.ceil(math.sqrt(y[0].numel() / max_sites)))
     feats, ok, y = feats[..., ::step, ::step], ok[..., ::step, ::step], y[..., ::step, ::step]

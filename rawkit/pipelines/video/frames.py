@@ -212,7 +212,6 @@ def read_video_frames(
         cap.release()
 
 
-
 def quality_over_time(pred: Array, target: Array, *, data_range: float = 1.0) -> np.ndarray:
     """PSNR of every frame (Fig. 8 for one video): ``(T, C, h, w)`` pairs -> ``(T,)`` dB.
 
@@ -272,5 +271,3 @@ def plot_quality_over_time(
     with atomic_write(dest, overwrite=overwrite) as f:
         fig.savefig(f, format=dest.suffix.lstrip(".") or "png", dpi=110)
     return dest
-
-

@@ -123,4 +123,3 @@ def decode_keyframes(
     if not idx or idx[0] != 0 or any(i >= t for i in idx) or sorted(set(idx)) != idx:
         raise ValueError(f"metadata: bad keyframe indices {idx[:8]}")
     return idx, (data.astype(np.float32) / np.float32(65535))
-

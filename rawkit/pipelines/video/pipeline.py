@@ -46,7 +46,9 @@ class VideoConfig(PipelineConfig):
         "(keyframe, added to the paper: no drift) or the warped previous RAW (warped: the paper)",
         choices=BASES,
     )
-    network: bool = setting(True, "add FAGDN's learned correction (False: the calibrated base alone)")
+    network: bool = setting(
+        True, "add FAGDN's learned correction (False: the calibrated base alone)"
+    )
     width: int = setting(12, "FAGDN channels of the first level (doubling per level)")
     depth: int = setting(4, "FAGDN encoder levels (depth - 1 auxiliary outputs)")
     patch: int = setting(8, "GLA patch side at the first level (halved per level)")
@@ -185,6 +187,23 @@ class VideoPipeline(Pipeline):
         """
         return video_pairs(synthetic_videos("train", size=(192, 256), camera=camera, seed=seed))
 
+    @classmethod
+    def shipped(cls) -> VideoPipeline:
+        """The shipped weights (:func:`rawkit.pipelines.pretrained`), or, where rawkit
+        ships none, the calibrated base alone (``VideoConfig(network=False)``), which needs
+        no training.
+
+        Example:
+            >>> VideoPipeline.shipped().fitted
+            True
+        """
+        from rawkit.pipelines import pretrained
+
+        try:
+            return cast(VideoPipeline, pretrained(cls.name))
+        except FileNotFoundError:
+            return cls(VideoConfig(network=False))
+
     def derender(
         self,
         frames: Iterable[Array],
@@ -291,7 +310,9 @@ class VideoPipeline(Pipeline):
             if grp not in inverses:
                 k = first[grp]
                 inverses[grp] = calibrate_inverse(
-                    data[k].srgb, data[k].packed, pattern=c.pattern  # type: ignore[arg-type]
+                    data[k].srgb,
+                    data[k].packed,
+                    pattern=c.pattern,  # type: ignore[arg-type]
                 )
             out[j] = cast(torch.Tensor, inverses[grp](data[j].srgb)).to(torch.float32)
         return out
