@@ -260,8 +260,8 @@ def _derender_video(args: argparse.Namespace) -> int:
     import rawkit.io as rio
     from rawkit.cfa import pack, unpack
     from rawkit.isp import denormalize_levels
-    from rawkit.pipelines import Pipeline, pretrained
-    from rawkit.pipelines.video import VideoPipeline, derender_frames, read_video_frames
+    from rawkit.pipelines import Pipeline
+    from rawkit.pipelines.video import VideoPipeline, read_video_frames
 
     video, first, out = Path(args.video), Path(args.first), Path(args.out_dir)
     if not video.exists():
@@ -277,14 +277,12 @@ def _derender_video(args: argparse.Namespace) -> int:
         raise CLIError(
             f"--first: {first} has no neutral or colour matrix for the DNGs; use --format npy"
         )
-    pipe = Pipeline.load(args.pipeline) if args.pipeline else pretrained("video")
+    pipe = Pipeline.load(args.pipeline) if args.pipeline else VideoPipeline.shipped()
     if not isinstance(pipe, VideoPipeline):
         raise CLIError(f"--pipeline: expected a saved 'video' pipeline, got {pipe.name!r}")
-    pipe.net.pattern = raw0.pattern  # warp this camera's Bayer planes at their own sites
     frames = read_video_frames(video)
     out.mkdir(parents=True, exist_ok=True)
-    chain = derender_frames(pipe.net, frames, pack(raw0.mosaic, pattern=raw0.pattern),
-                            flow_fn=pipe.flow_fn)  # fmt: skip
+    chain = pipe.derender(frames, pack(raw0.mosaic, pattern=raw0.pattern), pattern=raw0.pattern)
     n = 0
     for t, y in enumerate(tqdm(chain, desc="frames", unit="frame")):
         dest = out / f"{t:06d}.{args.format}"
