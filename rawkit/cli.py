@@ -110,7 +110,7 @@ def _training_pairs(source: str, *, camera: str, max_side: int, per_photo: int, 
                 f"--data: {source} is not a folder (expected an AIM22 track folder)"
             )
         return PairSet.from_any(AIM22Pairs(source))
-    from rawkit.bench.quality import synthetic_pairs
+    from rawkit.data import synthetic_pairs
 
     pairs = synthetic_pairs(SPLITS["train"], camera=camera, per_photo=per_photo,
                             max_side=max_side, seed=seed)  # fmt: skip

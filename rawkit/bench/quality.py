@@ -62,7 +62,7 @@ from rawkit.data import (
     generic_inverse,
     oracle_inverse,
     resolve_camera,
-    synthesize,
+    synthetic_pairs,
 )
 from rawkit.io import atomic_write, check_writable
 from rawkit.isp import CameraModel
@@ -85,7 +85,6 @@ __all__ = [
     "reconstruct_all",
     "reconstruction_peak_memory",
     "run_quality",
-    "synthetic_pairs",
     "train_methods",
     "write_quality_json",
 ]
@@ -230,44 +229,6 @@ class QualityData:
     camera: CameraModel
     train: list[SyntheticPair]
     test: dict[str, list[SyntheticPair]]
-
-
-def _seed(*parts: int) -> int:
-    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
-
-
-def synthetic_pairs(
-    photos: Sequence[str],
-    *,
-    camera: CameraModel | str,
-    per_photo: int,
-    max_side: int,
-    render: str = "rawkit",
-    seed: int = 0,
-    split: int = 0,
-    stream: int = 0,
-    preset: str = "default",
-) -> list[SyntheticPair]:
-    """``per_photo`` synthetic pairs of every photo, each with its own seed.
-
-    The one place where rawkit seeds synthetic training and test pairs (the bench, the
-    demo and ``rawkit train``): pair ``k`` of photo ``i`` gets the seed
-    ``SeedSequence([seed, split, stream, i, k])``.
-
-    Example:
-        >>> a = synthetic_pairs(["coffee"], camera="nikon_d5100", per_photo=2, max_side=32)
-        >>> len(a), a[0].seed != a[1].seed, a[0].packed.shape[0]
-        (2, True, 4)
-    """
-    cam = resolve_camera(camera)
-    return [
-        synthesize(
-            photo, camera=cam, seed=_seed(seed, split, stream, i, k), render=render,  # type: ignore[arg-type]
-            max_side=max_side, preset=preset,
-        )
-        for i, photo in enumerate(photos)
-        for k in range(per_photo)
-    ]  # fmt: skip
 
 
 def demo_data(preset: str | QualityConfig = "default", *, seed: int = 0) -> QualityData:

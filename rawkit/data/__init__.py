@@ -22,6 +22,13 @@ photographs that installed packages ship (DESIGN.md, "Data"):
   and :func:`random_crop_flip`.
 """
 
+from rawkit.data.benchmark import (
+    BENCHMARK_CAMERA,
+    SPLIT_INDEX,
+    benchmark_pairs,
+    pair_seed,
+    synthetic_pairs,
+)
 from rawkit.data.crosscheck import NEUTRALS, Neutral, libraw_crosscheck
 from rawkit.data.datasets import (
     AIM22Pairs,
@@ -76,6 +83,11 @@ from rawkit.data.synth import (
 from rawkit.data.video import MOTIONS, Motion, SyntheticVideo, synthesize_video
 
 __all__ = [
+    "BENCHMARK_CAMERA",
+    "SPLIT_INDEX",
+    "benchmark_pairs",
+    "pair_seed",
+    "synthetic_pairs",
     "DATA_PRESETS",
     "DEFAULT_NOISE",
     "Capture",

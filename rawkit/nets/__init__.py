@@ -35,6 +35,7 @@ from rawkit.engine import (
     train,
 )
 from rawkit.nets.encoder import PixelSearchEncoder, ResidualBlock
+from rawkit.nets.base import BASES, GenericInverseBase
 from rawkit.nets.fagdn import FAGDN, GLA, ConfidenceHead, FAGDNOutput
 from rawkit.nets.metadata_codec import MetadataCodecNet
 from rawkit.nets.priorraw import (
@@ -59,6 +60,7 @@ from rawkit.nets.unet import HEADS, OUTPUTS, Head, Output, UNet, count_parameter
 
 __all__ = [
     "ABLATIONS",
+    "BASES",
     "CHECKPOINT_PATTERN",
     "HEADS",
     "OUTPUTS",
@@ -70,6 +72,7 @@ __all__ = [
     "FAGDNOutput",
     "ConfidenceHead",
     "GLA",
+    "GenericInverseBase",
     "Head",
     "LossFn",
     "MetadataCodecNet",

@@ -65,6 +65,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rawkit._checks import check_choice
+from rawkit.nets.base import make_base
 from rawkit.nets.unet import (
     UNetTrunk,
     check_image,
@@ -377,6 +378,11 @@ class PriorRAWNet(nn.Module):
         heads: attention heads of Eq. 8 (must divide ``width``).
         temperature: ``tau`` of Eq. 4 (the encoder's :attr:`~rawkit.nets.PixelSearchEncoder.temperature`).
         use_prior, use_confidence, use_nonlocal: the ablation switches (module notes).
+        base: ``"none"`` (the paper: a sigmoid head, output in ``(0, 1)``) or
+            ``"generic_inverse"``: the output is the blind generic inverse of ``camera``
+            plus a linear, zero-initialised head, clipped to ``[0, 1]``
+            (:mod:`rawkit.nets.base`; rawkit's choice).
+        camera: the built-in camera of ``base="generic_inverse"`` (else ``None``).
         chunk_size: target pixels per chunk in Eq. 4 (``None``: automatic).
         seed: if given, initialise from ``torch.manual_seed(seed)`` without changing
             the global generator.
@@ -405,10 +411,13 @@ class PriorRAWNet(nn.Module):
         use_prior: bool = True,
         use_confidence: bool = True,
         use_nonlocal: bool = True,
+        base: str = "none",
+        camera: str | None = None,
         chunk_size: int | None = None,
         seed: int | None = None,
     ) -> None:
         super().__init__()
+        base_module = make_base(base, camera)
         check_int(feature_dim, "feature_dim", minimum=1)
         check_int(raw_channels, "raw_channels", minimum=1)
         check_int(width, "width", minimum=1)
@@ -440,6 +449,7 @@ class PriorRAWNet(nn.Module):
         self.use_prior, self.use_confidence = use_prior, use_confidence
         self.use_nonlocal = use_nonlocal
         self.chunk_size = chunk_size
+        self.base_kind, self.camera = base, camera
         srgb_channels = 12  # pixel-unshuffled sRGB: the four pixels of each packed site
         with seeded_init(seed):
             self.unshuffle = nn.PixelUnshuffle(2)
@@ -460,6 +470,14 @@ class PriorRAWNet(nn.Module):
             )
             self.head = nn.Conv2d(width, raw_channels, 1)
             init_weights(self)  # He init of the convolutions; Linear layers keep PyTorch's
+        self.base = base_module
+        if base_module is not None:
+            if raw_channels != 4:
+                raise ValueError(
+                    f"base: the generic inverse gives packed RAW (4 channels), got raw_channels={raw_channels}"
+                )
+            nn.init.zeros_(self.head.weight)  # the untrained network is the generic inverse
+            nn.init.zeros_(self.head.bias)
 
     @classmethod
     def from_ablation(cls, row: Ablation, **kwargs: Any) -> PriorRAWNet:
@@ -501,6 +519,8 @@ class PriorRAWNet(nn.Module):
             "use_prior": self.use_prior,
             "use_confidence": self.use_confidence,
             "use_nonlocal": self.use_nonlocal,
+            "base": self.base_kind,
+            "camera": self.camera,
             "chunk_size": self.chunk_size,
         }
 
@@ -597,7 +617,10 @@ class PriorRAWNet(nn.Module):
             if self.use_nonlocal and b is not None:
                 f = self.attention(f, b.features, b.raw)  # Eq. 8: f_o
             u = self.unet(torch.cat([s12, f], dim=1), guide=f)
-        y = torch.sigmoid(self.head(u))
+        if self.base is None:
+            y = torch.sigmoid(self.head(u))
+        else:  # clipped to the RAW's range, as the sigmoid bounds it
+            y = (self.head(u) + self.base(x)).clamp(0.0, 1.0)
 
         def back(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.reshape(*lead, *t.shape[-3:])

@@ -59,6 +59,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rawkit._checks import check_choice
+from rawkit.nets.base import make_base
 
 __all__ = ["HEADS", "OUTPUTS", "Head", "Output", "UNet", "count_parameters"]
 
@@ -300,6 +301,11 @@ class UNet(nn.Module):
         output: ``"packed"`` (pixel-unshuffle stem, half resolution) or ``"rgb"`` (full
             resolution).
         head: ``"sigmoid"`` or ``None`` (linear output).
+        base: ``"none"``, or ``"generic_inverse"``: the output is the blind generic
+            inverse of ``camera`` plus the network's linear, zero-initialised head,
+            clipped to ``[0, 1]`` (:mod:`rawkit.nets.base`; needs ``output="packed"``
+            and ``head=None``).
+        camera: the built-in camera of ``base="generic_inverse"`` (else ``None``).
         seed: if given, initialise the weights from ``torch.manual_seed(seed)`` without
             changing the global generator; ``None`` draws from the global generator
             (so ``torch.manual_seed`` before construction also makes it reproducible).
@@ -328,11 +334,19 @@ class UNet(nn.Module):
         depth: int = 4,
         output: Output = "packed",
         head: Head = "sigmoid",
+        base: str = "none",
+        camera: str | None = None,
         seed: int | None = None,
     ) -> None:
         super().__init__()
         check_choice(output, OUTPUTS, "output")
         check_choice(head, HEADS, "head")
+        base_module = make_base(base, camera)
+        if base_module is not None and (output != "packed" or head is not None):
+            raise ValueError(
+                "base: a residual over the generic inverse needs output='packed' and a linear "
+                f"head (head=None), got output={output!r}, head={head!r}"
+            )
         check_int(in_channels, "in_channels", minimum=1)
         if out_channels is None:
             out_channels = 4 if output == "packed" else 3
@@ -341,12 +355,17 @@ class UNet(nn.Module):
         check_int(depth, "depth", minimum=0)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.width, self.depth, self.output, self.head_kind = width, depth, output, head
+        self.base_kind, self.camera = base, camera
         stem_channels = 4 * in_channels if output == "packed" else in_channels
         with seeded_init(seed):
             self.stem = nn.PixelUnshuffle(2) if output == "packed" else nn.Identity()
             self.trunk = UNetTrunk(stem_channels, width=width, depth=depth)
             self.head = nn.Conv2d(width, out_channels, 1)
             init_weights(self)
+        self.base = base_module
+        if base_module is not None:  # the untrained network is the generic inverse
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -358,13 +377,16 @@ class UNet(nn.Module):
             "depth": self.depth,
             "output": self.output,
             "head": self.head_kind,
+            "base": self.base_kind,
+            "camera": self.camera,
         }
 
     def extra_repr(self) -> str:
         scale = "H/2, W/2" if self.output == "packed" else "H, W"
         return (
             f"in_channels={self.in_channels}, out_channels={self.out_channels}, width={self.width}, "
-            f"depth={self.depth}, output={self.output!r}, head={self.head_kind!r}: "
+            f"depth={self.depth}, output={self.output!r}, head={self.head_kind!r}, "
+            f"base={self.base_kind!r}: "
             f"(*, {self.in_channels}, H, W) -> (*, {self.out_channels}, {scale})"
         )
 
@@ -376,4 +398,6 @@ class UNet(nn.Module):
         y = self.head(self.trunk(self.stem(x)))
         if self.head_kind == "sigmoid":
             y = torch.sigmoid(y)
+        if self.base is not None:  # clipped to the RAW's range, as the sigmoid bounds it
+            y = (y + self.base(x)).clamp(0.0, 1.0)
         return y.reshape(*lead, *y.shape[-3:])

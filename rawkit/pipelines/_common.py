@@ -23,6 +23,8 @@ from torch.utils.data import Dataset
 from rawkit._checks import check_choice, check_int, check_seed
 from rawkit.data.pairs import Pair
 from rawkit.engine import LossFn, TrainHistory, distributed_context, train
+from rawkit.isp import BUILTIN_CAMERAS
+from rawkit.nets import BASES
 from rawkit.losses import l2_ssim_loss
 from rawkit.pipelines.base import PipelineConfig, setting
 
@@ -145,6 +147,22 @@ class CropTrainingConfig(PipelineConfig):
     schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
     alpha: float = setting(1.0, "weight of L2 in the loss (Eq. 9)", minimum=0.0)
     beta: float = setting(1.0, "weight of 1 - SSIM in the loss (Eq. 9; 0: plain L2)", minimum=0.0)
+    base: str = setting(
+        "generic_inverse",
+        "what the network's output is added to: the blind generic inverse of the camera "
+        "(rawkit's choice; the sum is clipped to the RAW's [0, 1]) or none (the papers' "
+        "sigmoid head)",
+        choices=BASES,
+    )
+    camera: str = setting(
+        "nikon_d5100", "built-in camera whose generic inverse is the base", choices=BUILTIN_CAMERAS
+    )
+
+    def net_base(self) -> dict[str, Any]:
+        """The ``base``/``camera`` arguments of the network these settings build."""
+        if self.base == "none":
+            return {"base": "none", "camera": None}
+        return {"base": self.base, "camera": self.camera}
 
 
 def lr_scheduler(schedule: str, steps: int) -> Any:

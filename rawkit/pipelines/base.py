@@ -36,7 +36,9 @@ inverses) set ``tileable = False``.
   "float16")`` halves it for shipping; floating tensors come back as float32.
 
 Both files are written atomically (:func:`rawkit.io.atomic_write`), the weights first,
-so a folder with a ``pipeline.json`` is complete.
+so a folder with a ``pipeline.json`` is complete.  Version 3 added the networks'
+``base`` setting (:mod:`rawkit.nets.base`); a version-2 folder loads with ``base="none"``,
+the only kind of network it could hold.
 
 Example:
     >>> import dataclasses, torch
@@ -621,7 +623,10 @@ class Pipeline(abc.ABC):
         klass = _REGISTRY[name]
         if cls is not Pipeline and not issubclass(klass, cls):
             raise ValueError(f"folder: {d} holds a {name!r} pipeline, not a {cls.name!r} one")
-        config = klass.Config.from_dict(doc["config"])
+        values = dict(doc["config"])
+        if doc["format_version"] == 2 and "base" in klass.Config.field_names():
+            values.setdefault("base", "none")  # version 2 knew only the papers' sigmoid head
+        config = klass.Config.from_dict(values)
         tensors = read_weights(d, doc)
         inst = klass(config)
         inst.load_state_tensors(tensors)

@@ -38,7 +38,7 @@ __all__ = [
 FORMAT = "rawkit.pipeline"
 #: Version of the folder layout written by :meth:`Pipeline.save`.  Version 1 was the
 #: ``rawkit.PriorRAWPipeline`` folder (``torch.save`` checkpoints), no longer read.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: File names of a saved pipeline folder.
 CONFIG_FILE = "pipeline.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -88,7 +88,7 @@ def read_description(folder: Path) -> dict[str, Any]:
         raise PipelineFormatError(
             path,
             f"format version {version!r}; this rawkit ({__version__}) reads "
-            f"{FORMAT} version {FORMAT_VERSION}",
+            f"{FORMAT} versions 2 to {FORMAT_VERSION}",
         )
     for key in ("pipeline", "config", "weights"):
         if key not in doc:

@@ -97,6 +97,8 @@ def train_unet(
     schedule: str = _D.schedule,
     alpha: float = _D.alpha,
     beta: float = _D.beta,
+    base: str = _D.base,
+    camera: str | None = _D.camera,
     seed: int = 0,
     device: torch.device | str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
@@ -113,6 +115,10 @@ def train_unet(
         model: the network to train (in place); ``None`` builds
             ``UNet(width=width, depth=depth, seed=seed)`` with packed output.
         width, depth: of the network built.
+        base, camera: what the network built adds its output to
+            (:mod:`rawkit.nets.base`): ``"generic_inverse"`` of the built-in ``camera``
+            (a linear head; rawkit's default) or ``"none"`` (a sigmoid head, the
+            challenge baseline; ``camera`` is then ignored).
         steps, batch_size, lr, seed, device, checkpoint_dir, progress: as
             :func:`rawkit.engine.train` (Adam); defaults from
             :class:`SRGBUNetConfig`.
@@ -128,7 +134,7 @@ def train_unet(
         FileNotFoundError: an AIM22 folder without ``train/``.
     """
     if model is None:
-        model = UNet(width=width, depth=depth, seed=seed)
+        model = _build(width=width, depth=depth, base=base, camera=camera, seed=seed)
     if not isinstance(model, UNet) or model.output != "packed":
         raise TypeError(f"model: expected a rawkit.nets.UNet with packed output, got {model!r}")
     ds = _training_set(data, crop=crop, length=crops_length(steps, batch_size), seed=seed)
@@ -143,6 +149,13 @@ def train_unet(
         seed=seed, device=device, checkpoint_dir=checkpoint_dir, progress=progress,
         desc="U-Net (sRGB only)", collate_fn=_collate,
     )  # fmt: skip
+
+
+def _build(*, width: int, depth: int, base: str, camera: str | None, seed: int) -> UNet:
+    """The U-Net of these settings: a sigmoid head, or a linear one over the base."""
+    if base == "none":
+        return UNet(width=width, depth=depth, seed=seed)
+    return UNet(width=width, depth=depth, head=None, base=base, camera=camera, seed=seed)
 
 
 def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -197,7 +210,8 @@ class SRGBUNet(Pipeline):
 
     def __init__(self, config: SRGBUNetConfig | None = None) -> None:
         super().__init__(config)
-        self.net = UNet(width=self.config.width, depth=self.config.depth, seed=0).eval()
+        c = self.config
+        self.net = _build(width=c.width, depth=c.depth, seed=0, **c.net_base()).eval()
 
     def check_training_data(self, data: PairSet | None) -> None:
         if data is not None and self.config.crop > data.min_side:
@@ -211,7 +225,7 @@ class SRGBUNet(Pipeline):
         res = train_unet(
             data, width=c.width, depth=c.depth, steps=c.steps, batch_size=c.batch_size,
             crop=c.crop, lr=c.lr, schedule=c.schedule, alpha=c.alpha, beta=c.beta, seed=seed,
-            progress=progress,
+            progress=progress, **c.net_base(),
         )  # fmt: skip
         self.net = res.model.eval()  # type: ignore[assignment]
         self.info["seconds"] = {"unet": res.seconds}

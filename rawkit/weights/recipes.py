@@ -6,11 +6,11 @@ and writes the pipeline folder with its ``card.json``; ``encoder`` trains the Pr
 Pixel Searching Encoder by Alg. 1 (references from other scenes only, a large
 reference set, a learned temperature).
 
-Data (:func:`benchmark_pairs`): the benchmark camera (``nikon_d5100``) on the bundled
-photos' fixed splits (:data:`rawkit.data.SPLITS`): 4 pairs per train photo (80 pairs),
-2 per validation and test photo, every photo shrunk to 256 pixels on its long side;
-pair ``k`` of the ``i``-th photo of a split has seed ``base + 100 i + k`` with base
-10,000 (train), 20,000 (val) and 30,000 (test).
+Data (:func:`rawkit.data.benchmark_pairs`, the pairs of ``rawkit bench quality --preset
+default``): the benchmark camera (``nikon_d5100``) on the bundled photos' fixed splits
+(:data:`rawkit.data.SPLITS`): 4 pairs per train photo (80 pairs), 2 per validation and
+test photo, every photo shrunk to 256 pixels on its long side, each pair with its own
+seed (:func:`rawkit.data.pair_seed`).
 
 Training: Adam, learning rate decayed to 0 on a cosine, random even-offset crops drawn
 from one seeded ``torch.Generator``, one intra-op thread; the validation PSNR (packed
@@ -21,6 +21,7 @@ RAW, ``data_range=1``, mean over the validation pairs, whole images) is logged e
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import resource
@@ -32,47 +33,38 @@ from typing import Any
 import numpy as np
 import torch
 
-from rawkit.data import photo_names, synthesize
+from rawkit.data import BENCHMARK_CAMERA, benchmark_pairs
 from rawkit.losses import l2_ssim_loss
 from rawkit.metrics import psnr
 
 __all__ = [
-    "SPLIT_BASE_SEEDS",
-    "benchmark_pairs",
     "crops",
     "evaluate",
     "evaluate_shipped",
+    "split_tensors",
     "train_srgb_unet",
     "write_card",
 ]
 
-#: Seed bases of the pairs of each split (pair k of photo i: base + 100 i + k).
-SPLIT_BASE_SEEDS: dict[str, int] = {"train": 10_000, "val": 20_000, "test": 30_000}
-CAMERA = "nikon_d5100"
+CAMERA = BENCHMARK_CAMERA
 
 Triple = tuple[torch.Tensor, torch.Tensor, str]
 
 
-def benchmark_pairs(
+def split_tensors(
     split: str, *, preset: str = "default", per_photo: int | None = None, max_side: int = 256
 ) -> list[Triple]:
-    """``(srgb, packed, photo)`` tensors of a split (module notes for the seeds).
+    """``(srgb, packed, photo)`` tensors of a split of :func:`rawkit.data.benchmark_pairs`.
 
     Example:
-        >>> p = benchmark_pairs("test", per_photo=1, max_side=32)
+        >>> p = split_tensors("test", per_photo=1, max_side=32)
         >>> len(p), tuple(p[0][0].shape), p[0][2]
         (5, (3, 20, 32), 'kodim05')
     """
-    n = per_photo if per_photo is not None else (4 if split == "train" else 2)
-    base = SPLIT_BASE_SEEDS[split]
-    out = []
-    for i, name in enumerate(photo_names(split)):  # type: ignore[arg-type]
-        for k in range(n):
-            p = synthesize(
-                name, camera=CAMERA, seed=base + 100 * i + k, max_side=max_side, preset=preset
-            )
-            out.append((torch.from_numpy(p.srgb), torch.from_numpy(p.packed), name))
-    return out
+    return [
+        (torch.from_numpy(p.srgb), torch.from_numpy(p.packed), p.photo)
+        for p in benchmark_pairs(split, preset=preset, per_photo=per_photo, max_side=max_side)
+    ]
 
 
 def crops(
@@ -118,19 +110,20 @@ def train_srgb_unet(
     """Train the ``srgb_unet`` pipeline's network as shipped; returns ``(pipeline, curve)``.
 
     ``init``: a saved ``srgb_unet`` folder to continue from (a second cosine cycle);
-    ``crop_seed``: seed of the crops (default ``seed``).
+    ``crop_seed``: seed of the crops (default ``seed``).  The pipeline returned holds the
+    weights of the best validation PSNR of the curve (its step in ``info["best_step"]``).
     """
     from rawkit.pipelines import get
 
     torch.set_num_threads(1)
-    train, val = benchmark_pairs("train", preset=preset), benchmark_pairs("val", preset=preset)
+    train, val = split_tensors("train", preset=preset), split_tensors("val", preset=preset)
     cls = get("srgb_unet")
     pipe = cls(
         cls.Config(width=width, depth=depth, steps=steps, batch_size=batch_size, crop=crop, lr=lr)
     )
     from rawkit.nets import UNet
 
-    net = UNet(width=width, depth=depth, seed=seed)
+    net = UNet(width=width, depth=depth, seed=seed, head=None, **pipe.config.net_base())
     if init is not None:
         from rawkit.pipelines import Pipeline
 
@@ -141,6 +134,7 @@ def train_srgb_unet(
     )
     g = torch.Generator().manual_seed(seed if crop_seed is None else crop_seed)
     curve: list[dict[str, Any]] = []
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
     t0, c0 = time.time(), _cpu()
     for step in range(1, steps + 1):
         net.train()
@@ -154,9 +148,13 @@ def train_srgb_unet(
             net.eval()
             curve.append({"step": step, "val_psnr": evaluate(net, val), "loss": float(loss.detach()),
                           "wall_s": time.time() - t0, "cpu_s": _cpu() - c0})  # fmt: skip
+            if best is None or curve[-1]["val_psnr"] > best[0]:
+                best = (curve[-1]["val_psnr"], step, copy.deepcopy(net.state_dict()))
             if log is not None:
                 log(curve[-1])
-    pipe.load_state_tensors(net.state_dict())
+    assert best is not None
+    pipe.load_state_tensors(best[2])  # the weights of the best validation PSNR
+    pipe.info["best_step"] = best[1]
     pipe.fitted = True
     return pipe, curve
 
@@ -186,7 +184,7 @@ def train_priorraw(
     from rawkit.pipelines.priorraw import train_reconstructor
 
     torch.set_num_threads(1)
-    pairs = PairSet.from_any(benchmark_pairs("train", preset=preset))
+    pairs = PairSet.from_any(split_tensors("train", preset=preset))
     if init is not None:
         p = Pipeline.load(init)
         c = p.config
@@ -213,10 +211,7 @@ def evaluate_shipped(*, preset: str = "default", split: str = "test") -> dict[st
     from rawkit.pipelines.priorraw import assemble_raw
 
     torch.set_num_threads(1)
-    n = 2
-    base = SPLIT_BASE_SEEDS[split]
-    syn = [synthesize(name, camera=CAMERA, seed=base + 100 * i + k, max_side=256, preset=preset)
-           for i, name in enumerate(photo_names(split)) for k in range(n)]  # type: ignore[arg-type]  # fmt: skip
+    syn = benchmark_pairs(split, preset=preset)
     pairs = [(torch.from_numpy(p.srgb), torch.from_numpy(p.packed), p.photo) for p in syn]
     out: dict[str, float] = {}
     out["oracle"] = float(
@@ -229,7 +224,7 @@ def evaluate_shipped(*, preset: str = "default", split: str = "test") -> dict[st
     out["rbf_metadata_1_256"] = float(np.mean([float(psnr(
         rbf.reconstruct(p.srgb, metadata=rbf.encode_metadata(p.packed, p.srgb)), p.packed,
         data_range=1.0)) for p in syn]))  # fmt: skip
-    nn = get("nn_search").fit(benchmark_pairs("train", preset=preset), progress=False)
+    nn = get("nn_search").fit(split_tensors("train", preset=preset), progress=False)
     out["nn_search"] = evaluate(lambda x: nn.reconstruct(x), pairs)
     for name in ("srgb_unet", "priorraw"):
         pipe = pretrained(name)
@@ -265,8 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             init=a.init, lr=a.lr,
         )  # fmt: skip
         pipe.save(a.out, dtype="float16")
-        val = evaluate(lambda x: pipe.reconstruct(x), benchmark_pairs("val", preset=a.preset))
-        test = evaluate(lambda x: pipe.reconstruct(x), benchmark_pairs("test", preset=a.preset))
+        val = evaluate(lambda x: pipe.reconstruct(x), split_tensors("val", preset=a.preset))
+        test = evaluate(lambda x: pipe.reconstruct(x), split_tensors("test", preset=a.preset))
         write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps,
                            "seed": a.seed, "val_psnr": val, "test_psnr": test})  # fmt: skip
         return 0
@@ -276,9 +271,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     pipe.info["curve"] = curve
     pipe.save(a.out, dtype="float16")
-    test = evaluate(lambda x: pipe.reconstruct(x), benchmark_pairs("test", preset=a.preset))
+    test = evaluate(lambda x: pipe.reconstruct(x), split_tensors("test", preset=a.preset))
     write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps, "seed": a.seed,
-                       "val_psnr": curve[-1]["val_psnr"], "test_psnr": test, "curve": curve})  # fmt: skip
+                       "best_step": pipe.info["best_step"],
+                       "val_psnr": max(c["val_psnr"] for c in curve), "test_psnr": test,
+                       "curve": curve})  # fmt: skip
     return 0
 
 

@@ -157,6 +157,8 @@ def train_reconstructor(
     schedule: str = DEFAULTS.schedule,
     alpha: float = DEFAULTS.alpha,
     beta: float = DEFAULTS.beta,
+    base: str = DEFAULTS.base,
+    camera: str | None = DEFAULTS.camera,
     seed: int = 0,
     device: torch.device | str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
@@ -186,6 +188,10 @@ def train_reconstructor(
         schedule: ``"cosine"`` (decay to 0 over ``steps``) or ``"constant"``.
         crop: side of the random sRGB crops (even, >= 22 for the SSIM window).
         alpha, beta: the weights of Eq. 9.
+        base, camera: what the network built adds its output to
+            (:mod:`rawkit.nets.base`): the generic inverse of the built-in ``camera``
+            (rawkit's default) or ``"none"`` (the paper's sigmoid head; ``camera``
+            ignored).
 
     Returns:
         :class:`~rawkit.pipelines.TrainResult` with the trained :class:`PriorRAWNet`.
@@ -201,7 +207,8 @@ def train_reconstructor(
         dim = encoder.dim if encoder is not None else 32
         model = PriorRAWNet.from_ablation(
             ablation, feature_dim=dim, width=width, depth=depth, heads=heads,  # type: ignore[arg-type]
-            temperature=temperature, seed=seed,
+            temperature=temperature, seed=seed, base=base,
+            camera=None if base == "none" else camera,
         )  # fmt: skip
     elif not isinstance(model, PriorRAWNet):
         raise TypeError(f"model: expected a rawkit.nets.PriorRAWNet, got {type(model).__name__}")
@@ -286,7 +293,7 @@ def reconstruct(
         progress: a tqdm bar over the tiles.
 
     Returns:
-        Packed RAW ``(*, 4, H/2, W/2)`` float32 in ``(0, 1)``, channels ``[R, Gr, Gb,
+        Packed RAW ``(*, 4, H/2, W/2)`` float32 in ``[0, 1]``, channels ``[R, Gr, Gb,
         B]``; NumPy for NumPy input.
 
     Raises:

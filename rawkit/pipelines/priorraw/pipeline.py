@@ -63,7 +63,7 @@ _ALG1 = ("encoder_dim", "encoder_width", "encoder_blocks", "encoder_steps",
          "schedule")  # fmt: skip
 _ALG2 = ("n_clusters", "group_size", "niter")
 _ALG3 = ("ablation", "width", "depth", "heads", "steps", "batch_size", "crop", "lr",
-         "schedule", "alpha", "beta")  # fmt: skip
+         "schedule", "alpha", "beta", "base", "camera")  # fmt: skip
 
 #: PairSet -> {stage key: result}; entries vanish with the PairSet.
 _SHARED: weakref.WeakKeyDictionary[PairSet, dict[tuple[Any, ...], Any]] = (
@@ -174,7 +174,7 @@ class PriorRAW(Pipeline):
                 data, encoder=enc, bank=bank, ablation=c.ablation, width=c.width,
                 depth=c.depth, heads=c.heads, steps=c.steps, batch_size=c.batch_size,
                 crop=c.crop, lr=c.lr, schedule=c.schedule, alpha=c.alpha, beta=c.beta,
-                seed=seed, progress=progress,
+                seed=seed, progress=progress, **c.net_base(),
             ).model)  # fmt: skip
             self.net.eval()  # type: ignore[union-attr]
         self.encoder, self.bank = enc, bank
@@ -230,7 +230,7 @@ class PriorRAW(Pipeline):
         if c.ablation != "assembled":
             self.net = PriorRAWNet.from_ablation(
                 c.ablation, feature_dim=c.encoder_dim, width=c.width, depth=c.depth,  # type: ignore[arg-type]
-                heads=c.heads, temperature=float(tensors["net_temperature"]),
+                heads=c.heads, temperature=float(tensors["net_temperature"]), **c.net_base(),
             )  # fmt: skip
             self.net.load_state_dict(part("net."))
             self.net.eval()
