@@ -7,17 +7,19 @@ tone curve and colour look, its typical illuminant).  With ``base="generic_inver
 :class:`rawkit.nets.UNet` and :class:`rawkit.nets.PriorRAWNet` predict a **residual over
 the blind generic inverse** instead::
 
-    RAW_hat = clip(GenericInverse(sRGB) + head(features), 0, 1)    head: 1x1 conv, zero-initialised
+    RAW_hat = GenericInverse(sRGB) + head(features)        head: 1x1 conv, zero-initialised
 
 where ``GenericInverse`` is :func:`rawkit.data.generic_inverse` (Brooks et al. 2019's
 unprocessing with the camera's colour matrix and LibRaw's generic settings: D65 white
 balance, no tone curve, no gain), a fixed, parameter-free module.  The head starts at
 zero, so an untrained network *is* the generic inverse and training only adds.  This is
 rawkit's choice, not the papers' (the AIM 2022 baseline and PriorRAW regress the RAW
-directly through a sigmoid): on the benchmark camera it lifts the sRGB-only U-Net from
-34.1 dB after 6,000 steps to about 38 dB after 250 (validation split, see
-``rawkit/weights/srgb_unet/card.json``).  The output is not bounded: values outside
-``[0, 1]`` are left to the caller (the pipelines clip them to the RAW's range and say so).
+directly through a sigmoid); the shipped weights' cards (``rawkit/weights/*/card.json``)
+give what it gains on the benchmark camera.  In evaluation mode (``net.eval()``, what the
+pipelines run) the sum is clipped to the RAW's range ``[0, 1]``, as the sigmoid bounds the
+papers' networks; in training mode it is not, so a prediction outside the range still
+gets a gradient back into it (clipped in training too, a run on the benchmark camera died
+at step 1,000 with every output at a bound and no gradient left).
 
 Example:
     >>> import torch

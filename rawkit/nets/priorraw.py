@@ -619,8 +619,10 @@ class PriorRAWNet(nn.Module):
             u = self.unet(torch.cat([s12, f], dim=1), guide=f)
         if self.base is None:
             y = torch.sigmoid(self.head(u))
-        else:  # clipped to the RAW's range, as the sigmoid bounds it
-            y = (self.head(u) + self.base(x)).clamp(0.0, 1.0)
+        else:
+            y = self.head(u) + self.base(x)
+            if not self.training:  # clipped to the RAW's range (module rawkit.nets.base)
+                y = y.clamp(0.0, 1.0)
 
         def back(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.reshape(*lead, *t.shape[-3:])

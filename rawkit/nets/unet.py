@@ -398,6 +398,8 @@ class UNet(nn.Module):
         y = self.head(self.trunk(self.stem(x)))
         if self.head_kind == "sigmoid":
             y = torch.sigmoid(y)
-        if self.base is not None:  # clipped to the RAW's range, as the sigmoid bounds it
-            y = (y + self.base(x)).clamp(0.0, 1.0)
+        if self.base is not None:
+            y = y + self.base(x)
+            if not self.training:  # clipped to the RAW's range (module rawkit.nets.base)
+                y = y.clamp(0.0, 1.0)
         return y.reshape(*lead, *y.shape[-3:])

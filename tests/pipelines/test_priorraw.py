@@ -16,6 +16,7 @@ from rawkit.pipelines import (
     module_id,
     priorraw,
 )
+from rawkit.pipelines.priorraw import build_encoder
 from rawkit.prior import PriorBank
 
 DIM = 8
@@ -167,6 +168,25 @@ TINY = PriorRAWConfig(
 )  # fmt: skip
 
 
+def test_fold_banks_leave_out_the_pairs_own_scene():
+    # scene "a" has RAW 0.9 everywhere, scene "b" 0.1: a bank without a pair's own scene
+    # can only assemble the other scene's value for it
+    g = torch.Generator().manual_seed(0)
+    data = PairSet([Pair(torch.rand(3, 32, 32, generator=g), torch.full((4, 16, 16), v), name)
+                    for name, v in (("a", 0.9), ("b", 0.1), ("a", 0.9), ("b", 0.1))])  # fmt: skip
+    pipe = PriorRAW(TINY.replace(holdout_folds=2))
+    enc = build_encoder(dim=DIM, width=8, blocks=1, seed=0)
+    banks = pipe._fold_banks(enc, data, seed=0, progress=False)
+    assert banks[0] is banks[2] and banks[1] is banks[3] and banks[0] is not banks[1]
+    for p, bank in zip(data, banks, strict=True):
+        other = 0.1 if p.group == "a" else 0.9
+        np.testing.assert_allclose(bank.raw, other, atol=1e-6)
+    with pytest.raises(ValueError, match="holdout_folds"):
+        PriorRAW.fit(data[:1], TINY.replace(holdout_folds=2), progress=False)
+    with pytest.raises(ValueError, match="holdout_folds"):
+        TINY.replace(holdout_folds=1)
+
+
 def test_pipeline_save_load_round_trip(tmp_path):
     pipe = PriorRAW.fit(_pairs(n=3), TINY, seed=1, progress=False)
     pipe.info["camera"] = "nikon_d5100"
@@ -200,11 +220,12 @@ def test_fit_end_to_end_and_table1_rows_share_stages():
     }
     assert set(rows) == {"pixel_search", "cluster_group", "prior_raw", "reliable_attention",
                          "non_local", "non_local_full"}  # fmt: skip
-    assert rows["non_local"].info["shared"] == ["encoder", "bank", "reconstructor"]
+    assert rows["non_local"].info["shared"] == ["encoder", "bank", "fold_banks", "reconstructor"]
     assert rows["non_local_full"].info["shared"] == [
         "encoder",
         "bank",
         "reference",
+        "fold_banks",
         "reconstructor",
     ]
     for a, b in zip(rows["non_local"].net.state_dict().values(),

@@ -147,6 +147,7 @@ def train_reconstructor(
     bank: Any = None,
     ablation: str = "non_local",
     model: PriorRAWNet | None = None,
+    image_banks: Any = None,
     width: int = DEFAULTS.width,
     depth: int = DEFAULTS.depth,
     heads: int = DEFAULTS.heads,
@@ -181,6 +182,11 @@ def train_reconstructor(
             ``"prior_raw"``, ``"reliable_attention"`` or ``"non_local"`` (full PriorRAW).
         model: a network to train instead of building one (its switches win over
             ``ablation``); its ``temperature`` must be the encoder's.
+        image_banks: one bank per training pair, the one its Eq. 4 map is assembled
+            from (default: ``bank`` for every pair).  :class:`PriorRAW` passes banks
+            built without the pair's own scene (``holdout_folds``), so that the prior
+            is as good in training as on a new photo, where the bank never saw the
+            scene; Eq. 8 still attends over ``bank``.
         width, depth, heads: of the network built (:class:`rawkit.nets.PriorRAWNet`).
         steps, batch_size, lr, seed, device, checkpoint_dir, progress: as
             :func:`rawkit.engine.train` (Adam); defaults from
@@ -232,11 +238,20 @@ def train_reconstructor(
                 f"{float(enc.temperature.detach()):g} (build it with temperature=float(encoder.temperature.detach()))"
             )
         bank_t = BankTensors.from_bank(bank, device=dev)
+        if image_banks is None:
+            per_image = [bank_t] * len(pairs)
+        else:
+            if not isinstance(image_banks, (list, tuple)) or len(image_banks) != len(pairs):
+                raise ValueError(
+                    f"image_banks: expected one bank per training pair ({len(pairs)}), got "
+                    f"{len(image_banks) if isinstance(image_banks, (list, tuple)) else type(image_banks).__name__}"
+                )
+            on_dev: dict[int, BankTensors] = {}
+            per_image = [on_dev.setdefault(id(b), BankTensors.from_bank(b, device=dev))
+                         for b in image_banks]  # fmt: skip
         both = [
-            torch.as_tensor(
-                assemble_raw(p.srgb, encoder=enc, bank=bank_t, which="both", device=dev)
-            )
-            for p in pairs
+            torch.as_tensor(assemble_raw(p.srgb, encoder=enc, bank=b, which="both", device=dev))
+            for p, b in zip(pairs, per_image, strict=True)
         ]  # Eq. 4 once per image (lines 2-4), cropped with the image
         extras = {"fs": [m[:3].cpu() for m in both], "fr": [m[3:].cpu() for m in both]}
     crops = RandomCrops(pairs, crop=crop, length=crop_len, seed=seed, extras=extras)

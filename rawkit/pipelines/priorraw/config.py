@@ -70,6 +70,13 @@ class PriorRAWConfig(CropTrainingConfig):
     n_clusters: int = setting(5000, "prior bank entries (the paper: 5,000)", minimum=1)
     group_size: int = setting(10, "reference pixels averaged per entry (the paper: 200)", minimum=1)
     niter: int = setting(10, "k-means iterations (faiss)", minimum=1)
+    holdout_folds: int = setting(
+        2,
+        "Alg. 3: training scenes are split into this many folds, and a training image's "
+        "Eq. 4 map comes from a bank built without its fold (0: from the bank of all "
+        "training images, its own scene included)",
+        minimum=0,
+    )
     # Alg. 3: the reconstructor and the loss of Eq. 9
     width: int = setting(16, "reconstructor U-Net width", minimum=1)
     depth: int = setting(4, "reconstructor U-Net depth (4: down to 1/16)", minimum=1)
@@ -79,6 +86,10 @@ class PriorRAWConfig(CropTrainingConfig):
         super().__post_init__()
         if self.ablation == "srgb" and self.search != "bank":
             raise ValueError("search: the 'srgb' row searches nothing; expected 'bank'")
+        if self.holdout_folds == 1:
+            raise ValueError(
+                "holdout_folds: one fold leaves no scene for its bank; expected 0 or >= 2"
+            )
 
     @property
     def uses_prior(self) -> bool:

@@ -63,7 +63,7 @@ _ALG1 = ("encoder_dim", "encoder_width", "encoder_blocks", "encoder_steps",
          "schedule")  # fmt: skip
 _ALG2 = ("n_clusters", "group_size", "niter")
 _ALG3 = ("ablation", "width", "depth", "heads", "steps", "batch_size", "crop", "lr",
-         "schedule", "alpha", "beta", "base", "camera")  # fmt: skip
+         "schedule", "alpha", "beta", "base", "camera", "holdout_folds")  # fmt: skip
 
 #: PairSet -> {stage key: result}; entries vanish with the PairSet.
 _SHARED: weakref.WeakKeyDictionary[PairSet, dict[tuple[Any, ...], Any]] = (
@@ -129,6 +129,13 @@ class PriorRAW(Pipeline):
                     "use a smaller crop or larger images"
                 )
         pixels = sum(p.packed.shape[-1] * p.packed.shape[-2] for p in data)
+        folds = c.holdout_folds if c.ablation not in ("assembled", "srgb") else 0
+        if folds and len(data.groups) < folds:
+            raise ValueError(
+                f"holdout_folds: {folds} folds need at least {folds} scenes (pair groups) in "
+                f"the training data, got {len(data.groups)}; pass holdout_folds=0 to assemble "
+                "the training images' Eq. 4 maps from the bank of all of them"
+            )
         if c.uses_prior and max(c.n_clusters, c.group_size) > pixels:
             raise ValueError(
                 f"n_clusters, group_size: {c.n_clusters} and {c.group_size} must not exceed "
@@ -169,9 +176,13 @@ class PriorRAW(Pipeline):
                 self.reference = self._stage(
                     data, ("reference", *k1[1:]), lambda: reference_set(enc, data)
                 )
+        folds = None
+        if c.ablation not in ("assembled", "srgb") and c.holdout_folds >= 2:
+            folds = self._stage(data, ("fold_banks", *k2[1:], c.holdout_folds),
+                                lambda: self._fold_banks(enc, data, seed=seed, progress=progress))  # fmt: skip
         if c.ablation != "assembled":
             self.net = self._stage(data, k3, lambda: train_reconstructor(
-                data, encoder=enc, bank=bank, ablation=c.ablation, width=c.width,
+                data, encoder=enc, bank=bank, image_banks=folds, ablation=c.ablation, width=c.width,
                 depth=c.depth, heads=c.heads, steps=c.steps, batch_size=c.batch_size,
                 crop=c.crop, lr=c.lr, schedule=c.schedule, alpha=c.alpha, beta=c.beta,
                 seed=seed, progress=progress, **c.net_base(),
@@ -179,6 +190,27 @@ class PriorRAW(Pipeline):
             self.net.eval()  # type: ignore[union-attr]
         self.encoder, self.bank = enc, bank
         self._on_device.clear()
+
+    def _fold_banks(
+        self, enc: PixelSearchEncoder, data: PairSet, *, seed: int, progress: bool
+    ) -> list[PriorBank]:
+        """One Alg. 2 bank per training pair, built from the scenes outside its fold.
+
+        Scenes (the pairs' groups, sorted) go to fold ``rank % holdout_folds``; the bank
+        of fold ``k`` has the settings of the main bank (at most as many entries as its
+        reference pixels).
+        """
+        c = self.config
+        fold_of = {g: i % c.holdout_folds for i, g in enumerate(data.groups)}
+        banks = []
+        for k in range(c.holdout_folds):
+            rest = PairSet([p for p in data if fold_of[p.group] != k])
+            pixels = sum(p.packed.shape[-1] * p.packed.shape[-2] for p in rest)
+            banks.append(build_bank(
+                enc, rest, n_clusters=min(c.n_clusters, pixels), group_size=c.group_size,
+                niter=c.niter, seed=seed, progress=progress,
+            ))  # fmt: skip
+        return [banks[fold_of[p.group]] for p in data]
 
     # ------------------------------------------------------------------ inference
 
