@@ -32,6 +32,33 @@ What the poster leaves open, and what rawkit chose (each said again where it app
   ``(3, H, W)``), so one branch costs what the single sRGB -> packed-RAW U-Net costs;
   ``resolution="full"`` is the plain full-resolution U-Net (``UNet(output="rgb")``,
   four times the compute per branch).
+* **What a branch predicts** (``base``): the poster's branches map sRGB straight to
+  the demosaiced RAW (``base="none"``: a sigmoid head, values in (0, 1)).  rawkit's
+  default, ``base="generic"``, makes each branch a *correction of the blind generic
+  inverse* :math:`B` (:func:`rawkit.isp.unprocess` with the camera's colour matrix and
+  LibRaw's generic settings, ``layout="rgb"``: the demosaiced form of
+  :func:`rawkit.data.generic_inverse`) scaled by a global exposure gain :math:`G(x)`:
+
+  .. math:: D_{b} = G(x)\, B \odot e^{g_b} + r_b, \qquad b \in \{oe, noe\},
+
+  with a per-pixel, per-channel log-gain :math:`g_b` (clamped to ``[-4, 4]``) and an
+  offset :math:`r_b`, both from the branch's U-Net, whose last 1x1 convolution starts
+  at **zero**.  The untrained fusion is therefore exactly the analytic inverse, and
+  training only learns what it misses: a gain (the unknown exposure and white
+  balance are multiplicative in a linear RAW) and a small offset (the camera look's
+  tone curve).  Inside the clipped region :math:`B` sits at the clipping level and
+  the OE branch's gain is what lifts it to the highlight the RAW still holds: it has
+  to be inferred from context (the shape and size of the clipped area, the colours
+  around it), which the U-Net's receptive field (the whole crop at depth 4) sees.
+  The output is unbounded (no sigmoid: a sigmoid's vanishing gradient near 1 is
+  where the highlights live); the pipeline clamps the packed RAW to ``[0, 1]``.
+* **Global exposure gain** :math:`G(x) = e^{w^\top f(x)}` (:meth:`OverexposureFusionNet.log_gain`):
+  9 whole-image statistics :math:`f` (clipped shares, brightness percentiles) and
+  weights :math:`w` fitted by ridge regression when the pipeline trains (a buffer,
+  zero until then).  An sRGB image does not say which exposure it was rendered
+  with, and crops cannot tell an overexposed image from a normal one; whole-image
+  statistics can, in part.  It is computed on what :meth:`forward` is given: the
+  whole image, or each tile when the pipeline reconstructs tile by tile.
 * **Seeds**: the OE branch is initialised from ``seed``, the NOE branch from
   ``seed + 1``.
 
@@ -54,10 +81,18 @@ from torch import nn
 from rawkit._checks import check_choice, check_dtype, check_finite, check_shape, check_tensor_like
 from rawkit._tensor import Array, numpy_compat
 from rawkit.cfa import Pattern, mosaic, pack
+from rawkit.isp import BUILTIN_CAMERAS, builtin_camera, default_params, unprocess
 from rawkit.masks import overexposure
+from rawkit.nets._overexposure_gain import (
+    FEATURES,
+    exposure_features,
+    fit_log_gain,
+    log_gain_target,
+)
 from rawkit.nets.unet import UNet, check_image, check_int
 
 __all__ = [
+    "BRANCH_BASES",
     "RESOLUTIONS",
     "FusionOutput",
     "OverexposureFusionNet",
@@ -71,6 +106,11 @@ __all__ = [
 #: Where a branch U-Net works: at the packed RAW's resolution or at full resolution.
 Resolution = Literal["half", "full"]
 RESOLUTIONS: tuple[str, ...] = ("half", "full")
+#: What a branch predicts: the demosaiced RAW itself, or a correction of the blind generic inverse.
+BranchBase = Literal["none", "generic"]
+BRANCH_BASES: tuple[str, ...] = ("none", "generic")
+#: Bound of the residual branches' log-gain (a factor of e**4 ~ 55 either way).
+_MAX_LOG_GAIN = 4.0
 
 # Burt & Adelson's 5-tap binomial filter (1, 4, 6, 4, 1) / 16, applied separably.
 _BINOMIAL = (1.0 / 16, 4.0 / 16, 6.0 / 16, 4.0 / 16, 1.0 / 16)
@@ -355,29 +395,48 @@ class FusionOutput(NamedTuple):
         noe: ``(*, 3, H, W)`` the non-overexposed branch's demosaiced RAW.
         mask: ``(*, 1, H, W)`` the overexposure mask in ``[0, 1]``.
         fused: ``(*, 3, H, W)`` the blend :func:`fuse` ``(oe, noe, mask)``.
+        base: ``(*, 3, H, W)`` the blind generic inverse both branches correct
+            (``base="generic"``), ``None`` for ``base="none"``.
     """
 
     oe: torch.Tensor
     noe: torch.Tensor
     mask: torch.Tensor
     fused: torch.Tensor
+    base: torch.Tensor | None = None
 
 
 class _Branch(nn.Module):
-    """One branch: sRGB ``(B, 3, H, W)`` -> demosaiced RAW ``(B, 3, H, W)`` in (0, 1)."""
+    """One branch: sRGB ``(B, 3, H, W)`` -> demosaiced RAW ``(B, 3, H, W)``.
 
-    def __init__(self, *, width: int, depth: int, resolution: str, seed: int | None) -> None:
+    Without a base: a sigmoid head, values in (0, 1).  With a base ``B``: six linear
+    outputs ``(g, r)`` whose 1x1 head starts at zero, ``B * exp(clamp(g)) + r``.
+    """
+
+    def __init__(
+        self, *, width: int, depth: int, resolution: str, residual: bool, seed: int | None
+    ) -> None:
         super().__init__()
-        self.resolution = resolution
+        self.resolution, self.residual = resolution, residual
+        out, head = (6, None) if residual else (3, "sigmoid")
         if resolution == "half":
-            self.unet = UNet(3, 12, width=width, depth=depth, output="packed", seed=seed)
+            self.unet = UNet(
+                3, 4 * out, width=width, depth=depth, output="packed", head=head, seed=seed
+            )  # type: ignore[arg-type]
             self.shuffle: nn.Module = nn.PixelShuffle(2)
         else:
-            self.unet = UNet(3, 3, width=width, depth=depth, output="rgb", seed=seed)
+            self.unet = UNet(3, out, width=width, depth=depth, output="rgb", head=head, seed=seed)  # type: ignore[arg-type]
             self.shuffle = nn.Identity()
+        if residual:
+            nn.init.zeros_(self.unet.head.weight)
+            nn.init.zeros_(cast(torch.Tensor, self.unet.head.bias))
 
-    def forward(self, srgb: torch.Tensor) -> torch.Tensor:
-        return cast(torch.Tensor, self.shuffle(self.unet(srgb)))
+    def forward(self, srgb: torch.Tensor, base: torch.Tensor | None = None) -> torch.Tensor:
+        y = cast(torch.Tensor, self.shuffle(self.unet(srgb)))
+        if base is None:
+            return y
+        g, r = y[:, :3].clamp(-_MAX_LOG_GAIN, _MAX_LOG_GAIN), y[:, 3:]
+        return base * torch.exp(g) + r
 
 
 class OverexposureFusionNet(nn.Module):
@@ -388,14 +447,17 @@ class OverexposureFusionNet(nn.Module):
     mask :math:`M` = :func:`rawkit.masks.overexposure` ``(srgb, threshold, softness)``
     blends them, :math:`D = M D_{oe} + (1 - M) D_{noe}` (:func:`fuse`).  Training
     computes each branch's loss on its own pixels (weights :math:`M` and
-    :math:`1 - M`; :mod:`rawkit.pipelines.overexposure`).  Choices the poster leaves
-    open are in the module notes.
+    :math:`1 - M`; :mod:`rawkit.pipelines.overexposure`).  With ``base="generic"``
+    (default) each branch corrects the blind generic inverse :math:`B` times a global
+    exposure gain :math:`G`, :math:`D_b = G B e^{g_b} + r_b` with zero-initialised
+    heads, so that the untrained network returns :math:`B` everywhere (module notes).
 
     Shapes:
         - input: sRGB ``(*, 3, H, W)`` float in ``[0, 1]``, ``H, W`` even for
           ``resolution="half"``.
-        - output: :class:`FusionOutput` of ``(*, 3, H, W)`` branches and blend in
-          ``(0, 1)`` (sigmoid heads) and the ``(*, 1, H, W)`` mask.
+        - output: :class:`FusionOutput` of ``(*, 3, H, W)`` branches, blend and base
+          and the ``(*, 1, H, W)`` mask; branches in ``(0, 1)`` for ``base="none"``
+          (sigmoid heads), unbounded for ``"generic"``.
 
     Args:
         width, depth: of each branch's :class:`rawkit.nets.UNet`.
@@ -404,6 +466,10 @@ class OverexposureFusionNet(nn.Module):
             sRGB -> packed-RAW U-Net) or ``"full"`` (``UNet(output="rgb")``).
         threshold, softness: of :func:`rawkit.masks.overexposure` (defaults 0.95 and
             0.05: a smooth ramp from 8-bit code 230 to 243 and 1 above).
+        base: ``"generic"`` (residual over the blind generic inverse) or ``"none"``
+            (the poster's plain branches).
+        camera: the built-in camera whose colour matrix the generic inverse uses
+            (:data:`rawkit.isp.BUILTIN_CAMERAS`); only read with ``base="generic"``.
         seed: initialise the OE branch from ``seed`` and the NOE branch from
             ``seed + 1`` (``None``: from the global generator).
 
@@ -417,6 +483,9 @@ class OverexposureFusionNet(nn.Module):
         >>> out = net(torch.zeros(3, 8, 8))           # a dark image: empty mask
         >>> bool((out.mask == 0).all()), bool(torch.equal(out.fused, out.noe))
         (True, True)
+        >>> x = torch.rand(3, 8, 8)                   # untrained: the generic inverse
+        >>> bool(torch.equal(net(x).fused, net(x).base))
+        True
     """
 
     def __init__(
@@ -427,20 +496,27 @@ class OverexposureFusionNet(nn.Module):
         resolution: Resolution = "half",
         threshold: float = 0.95,
         softness: float = 0.05,
+        base: BranchBase = "generic",
+        camera: str = "nikon_d5100",
         seed: int | None = None,
     ) -> None:
         super().__init__()
         check_choice(resolution, RESOLUTIONS, "resolution")
+        check_choice(base, BRANCH_BASES, "base")
+        check_choice(camera, BUILTIN_CAMERAS, "camera")
         check_int(width, "width", minimum=1)
         check_int(depth, "depth", minimum=0)
         # validate the mask settings once, on a dummy pixel, through the mask itself
         overexposure(torch.zeros(1, 1, 1), threshold=threshold, softness=softness)
         self.width, self.depth, self.resolution = width, depth, resolution
         self.threshold, self.softness = float(threshold), float(softness)
-        self.oe = _Branch(width=width, depth=depth, resolution=resolution, seed=seed)
-        self.noe = _Branch(
-            width=width, depth=depth, resolution=resolution, seed=None if seed is None else seed + 1
-        )
+        self.base_kind, self.camera = base, camera
+        kw: dict[str, Any] = {"width": width, "depth": depth, "resolution": resolution}
+        kw["residual"] = base == "generic"
+        self.oe = _Branch(**kw, seed=seed)
+        self.noe = _Branch(**kw, seed=None if seed is None else seed + 1)
+        #: weights ``w`` of the global log-gain ``w . f(srgb)`` (zero: gain 1; set by the pipeline's fit)
+        self.register_buffer("gain_weights", torch.zeros(len(FEATURES)))
 
     @property
     def config(self) -> dict[str, Any]:
@@ -451,6 +527,8 @@ class OverexposureFusionNet(nn.Module):
             "resolution": self.resolution,
             "threshold": self.threshold,
             "softness": self.softness,
+            "base": self.base_kind,
+            "camera": self.camera,
         }
 
     def extra_repr(self) -> str:
@@ -463,11 +541,78 @@ class OverexposureFusionNet(nn.Module):
             overexposure(srgb, threshold=self.threshold, softness=self.softness),
         )
 
-    def forward(self, srgb: torch.Tensor) -> FusionOutput:
+    def log_gain(self, srgb: torch.Tensor) -> torch.Tensor:
+        """The global log-gain ``(N,)`` of each image of ``srgb`` ``(N, 3, H, W)``: ``w . f(srgb)``.
+
+        ``f`` is ``rawkit.nets._overexposure_gain.exposure_features`` (9 whole-image
+        statistics of the brightness and of the clipped share), ``w`` the buffer
+        ``gain_weights`` that the pipeline fits by ridge regression before training
+        (zero, i.e. gain 1, until then).  In float64.
+        """
+        w = self.gain_weights.to(torch.float64)
+        return exposure_features(srgb) @ w.to(srgb.device)
+
+    def fit_gain(self, images: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> int:
+        """Fit the global exposure gain's weights on ``(srgb, truth, weight)`` triples.
+
+        For each image: ``srgb`` ``(3, H, W)``, its demosaiced RAW truth ``(3, H, W)``
+        and pixel weights ``(1, H, W)`` (the pipeline uses 1 outside the hard
+        overexposure mask, 0 inside).  The target is the log of the least-squares gain
+        between the ungained base and the truth over the weighted pixels; ``w`` is the
+        ridge regression (``lambda = 1e-2``) of the targets on the images'
+        statistics.  Sets the buffer ``gain_weights`` (left as is when no image has a
+        usable target, or for ``base="none"``).
+
+        Returns:
+            The number of images the fit used.
+        """
+        if self.base_kind == "none":
+            return 0
+        feats, targets = [], []
+        for srgb, truth, weight in images:
+            base = cast(torch.Tensor, self.base(srgb[None], gain=False))[0]
+            t = log_gain_target(base, truth, weight)
+            if t is not None:
+                feats.append(exposure_features(srgb[None]))
+                targets.append(t)
+        if targets:
+            w = fit_log_gain(torch.cat(feats), torch.stack(targets))
+            with torch.no_grad():
+                self.gain_weights.copy_(w.to(self.gain_weights))
+        return len(targets)
+
+    def base(self, srgb: torch.Tensor, *, gain: bool = True) -> torch.Tensor | None:
+        """The base the branches correct, ``(N, 3, H, W)`` (``None`` for ``base="none"``).
+
+        The blind generic inverse: :func:`rawkit.isp.unprocess` with
+        :func:`rawkit.isp.default_params` of the camera (D65 white balance, no gain, no
+        tone curve), ``layout="rgb"``, in ``[0, 1]``; times the global exposure gain
+        :math:`e^{w^\top f(x)}` of :meth:`log_gain` unless ``gain=False``.  Computed in
+        float64, returned in ``srgb``'s dtype.
+        """
+        if self.base_kind == "none":
+            return None
+        cam = builtin_camera(self.camera)  # type: ignore[arg-type]
+        raw, _ = unprocess(srgb.double(), camera=cam, params=default_params(cam), layout="rgb")
+        raw = cast(torch.Tensor, raw)
+        if gain:
+            raw = raw * torch.exp(self.log_gain(srgb)).view(-1, 1, 1, 1)
+        return raw.to(srgb.dtype)
+
+    def forward(self, srgb: torch.Tensor, *, base: torch.Tensor | None = None) -> FusionOutput:
+        """Both branches, the mask and the blend; ``base`` (precomputed :meth:`base`) saves its cost."""
         check_image(srgb, "srgb", channels=3, even=self.resolution == "half")
         lead = tuple(srgb.shape[:-3])
         x = srgb.reshape(-1, *srgb.shape[-3:])
-        oe, noe = self.oe(x), self.noe(x)
+        b = None
+        if self.base_kind == "generic":
+            if base is not None and tuple(base.shape) != tuple(srgb.shape):
+                raise ValueError(
+                    f"base: expected the shape of srgb {tuple(srgb.shape)}, got {tuple(base.shape)}"
+                )
+            b = self.base(x) if base is None else base.reshape(x.shape).to(x.dtype)
+        oe, noe = self.oe(x, b), self.noe(x, b)
         m = self.mask(x).to(oe.dtype)
         fused = torch.lerp(noe, oe, m)
-        return FusionOutput(*(t.reshape(*lead, *t.shape[-3:]) for t in (oe, noe, m, fused)))
+        out = [t.reshape(*lead, *t.shape[-3:]) for t in (oe, noe, m, fused)]
+        return FusionOutput(*out, base=None if b is None else b.reshape(*lead, *b.shape[-3:]))

@@ -38,32 +38,39 @@ pieces it is built from:
 from __future__ import annotations
 
 import dataclasses
-import math
-import tempfile
-from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rawkit._checks import check_int, check_number, check_seed
+from rawkit._checks import check_int, check_number
 from rawkit._tensor import Array, to_numpy, to_tensor
 from rawkit.cfa import PATTERNS, Pattern, demosaic, demosaic_menon, unpack
-from rawkit.data import SyntheticPair, libraw_render, write_pair_dng
 from rawkit.data.pairs import PairSet
-from rawkit.isp import process
+from rawkit.isp import BUILTIN_CAMERAS
 from rawkit.losses import l2_ssim_loss
 from rawkit.masks import overexposure
-from rawkit.metrics import psnr, ssim
 from rawkit.nets import train
 from rawkit.nets.overexposure import (
+    BRANCH_BASES,
     RESOLUTIONS,
     OverexposureFusionNet,
     laplacian_pyramid_loss,
     remosaic_pack,
 )
 from rawkit.pipelines._common import RandomCrops, crops_length, lr_scheduler
+from rawkit.pipelines._overexposure_split import (
+    OverexposedCrops,
+    _packed_mask,
+    clipped_fraction,
+    mask_scores,
+    overexpose,
+)
+
+# Public here (documented, listed and tested as this module's): their home is private.
+for _f in (clipped_fraction, mask_scores, overexpose):
+    _f.__module__ = __name__
 from rawkit.pipelines.base import Pipeline, PipelineConfig, register, setting
 
 __all__ = [
@@ -185,9 +192,15 @@ def fusion_loss(
         \mathcal{L} = \ell(D_{oe}, D; M) + \ell(D_{noe}, D; 1 - M), \quad
         \ell(y, Y; w) = a\,L_2^w(y, Y) + b\,(1 - SSIM^w(y, Y)) + c\,\mathrm{Lap}_1^w(y, Y)
 
-    where a superscript ``w`` is the ``w``-weighted mean over pixels
-    (:func:`rawkit.losses.l2_ssim_loss` and :func:`rawkit.nets.laplacian_pyramid_loss`
-    with ``mask=w``).  Weighting by ``M`` equals a loss between ``M D_{oe}`` and
+    where a superscript ``w`` is the ``w``-weighted mean over the pixels of one
+    image (:func:`rawkit.losses.l2_ssim_loss` and
+    :func:`rawkit.nets.laplacian_pyramid_loss` with ``mask=w``), and the batch mean
+    weighs image ``i`` by its share of the batch's mask area,
+    :math:`\sum_i \frac{|w_i|}{\sum_k |w_k|} \ell_i`.  Normalising by the *area*
+    (not by the image count) gives each branch full-strength gradients however few
+    of the batch's pixels are its own: a crop with 3 % overexposed pixels weighs what
+    its 3 % are, and a batch whose crops are 97 % well exposed does not shrink the OE
+    branch's loss 30-fold.  Weighting by ``M`` equals a loss between ``M D_{oe}`` and
     GT(OE) ``= M D`` restricted to the mask (:func:`branch_ground_truth`); an image
     without overexposed pixels adds nothing to the OE branch.
 
@@ -199,7 +212,7 @@ def fusion_loss(
         levels: Laplacian pyramid levels.
 
     Returns:
-        Scalar loss (mean over images), differentiable.
+        Scalar loss (area-weighted mean over images), differentiable.
 
     Example:
         >>> import torch
@@ -212,216 +225,42 @@ def fusion_loss(
     """
     total = demosaiced.new_zeros(())
     for pred, w in ((out.oe, out.mask), (out.noe, 1 - out.mask)):
-        total = total + l2_ssim_loss(
-            pred, demosaiced, data_range=1.0, alpha=l2_weight, beta=ssim_weight, mask=w
+        total = total + _branch_loss(
+            pred, demosaiced, w, a=l2_weight, b=ssim_weight, c=perceptual_weight, levels=levels
         )
-        if perceptual_weight:
-            total = total + perceptual_weight * laplacian_pyramid_loss(
-                pred, demosaiced, levels=levels, mask=w
-            )
     return total
 
 
-# ---------------------------------------------------------------------- data split
-
-
-def clipped_fraction(srgb: Array, *, level: float = 1.0 - 0.5 / 255) -> float:
-    """Fraction of pixels of an sRGB image with at least one channel clipped.
-
-    A channel counts as clipped at or above ``level`` (default: half an 8-bit code
-    below 1, i.e. the code 255 of an 8-bit sRGB).
-
-    Args:
-        srgb: ``(*, 3, H, W)`` float sRGB in ``[0, 1]``.
-        level: the clipping level in ``(0, 1]``.
-
-    Returns:
-        The fraction in ``[0, 1]`` over all pixels (and images) of ``srgb``.
-
-    Example:
-        >>> import numpy as np
-        >>> x = np.zeros((3, 2, 2)); x[1, 0, 0] = 1.0
-        >>> clipped_fraction(x)
-        0.25
-    """
-    lv = check_number(level, "level", minimum=0.0, maximum=1.0)
-    m = overexposure(srgb, threshold=lv, softness=0.0) if lv > 0 else None
-    if m is None:
-        raise ValueError("level: expected a value in (0, 1], got 0")
-    return float(np.asarray(to_numpy(m) if isinstance(m, torch.Tensor) else m).mean())
-
-
-def _render(pair: SyntheticPair, gain: float, look: Any) -> np.ndarray:
-    params = pair.params.replace(exposure=pair.params.exposure * gain)
-    if pair.render == "rawkit":
-        srgb = np.asarray(
-            process(pair.mosaic, camera=pair.camera, params=params, convention=pair.convention)  # type: ignore[arg-type]
+def _branch_loss(
+    pred: torch.Tensor, target: torch.Tensor, w: torch.Tensor, *, a: float, b: float, c: float,
+    levels: int,
+) -> torch.Tensor:  # fmt: skip
+    """One branch's term of :func:`fusion_loss`: per-image ``w``-weighted means, averaged
+    over the batch with weights proportional to each image's ``sum(w)``."""
+    area = w.sum(dim=(-3, -2, -1))
+    share = area / area.sum().clamp_min(1e-12)
+    per = l2_ssim_loss(pred, target, data_range=1.0, alpha=a, beta=b, mask=w, reduction="none")
+    if c:
+        per = per + c * laplacian_pyramid_loss(
+            pred, target, levels=levels, mask=w, reduction="none"
         )
-    else:
-        if not 0.25 <= params.exposure <= 8:
-            raise ValueError(
-                f"pair: LibRaw's exposure shift is limited to [0.25, 8]; reaching the "
-                f"clipped fraction needs {params.exposure:.3g}"
-            )
-        with tempfile.TemporaryDirectory(prefix="rawkit-oe-") as d:
-            path = write_pair_dng(Path(d) / "pair.dng", pair.raw, pair.camera, params)
-            srgb = libraw_render(path, exposure=params.exposure)
-    if look is not None:  # the benchmark camera's look (pairs of the "default" data preset)
-        from rawkit.isp import apply_look  # type: ignore[attr-defined]
-
-        srgb = np.asarray(apply_look(srgb, look=look))
-    bits = pair.srgb_bits
-    if bits is not None:
-        scale = float(2**bits - 1)
-        srgb = np.round(np.clip(srgb, 0.0, 1.0) * scale) / scale
-    return np.ascontiguousarray(srgb, dtype=np.float32)
-
-
-def overexpose(
-    pair: SyntheticPair,
-    *,
-    fraction: float | None = None,
-    seed: int = 0,
-    low: float = 0.05,
-    high: float = 0.30,
-    iterations: int = 20,
-) -> SyntheticPair:
-    """The same RAW rendered with more exposure, so that a chosen share of the sRGB clips.
-
-    The "overexposed" split of the overexposure-fusion method: a real camera whose
-    auto-exposure overshoots (or a bright scene) keeps the highlights in its RAW,
-    up to the sensor's white, but its sRGB saturates.  Here the pair's linear RAW
-    (``pair.mosaic``, unchanged: it is the ground truth) is rendered again with its
-    exposure gain multiplied by ``k`` (scaling the RAW by ``k`` before the render's
-    clip), ``k`` found by bisection on ``log2 k`` in ``[-4, 6]`` so that
-    :func:`clipped_fraction` of the new sRGB is ``fraction`` (to within the
-    bisection's resolution).  The render is the pair's own: rawkit's
-    :func:`rawkit.isp.process` for ``render="rawkit"``, LibRaw through a DNG for
-    ``"libraw"`` (exposure limited to LibRaw's ``[0.25, 8]``), then the pair's camera
-    look (``pair.look``, :func:`rawkit.isp.apply_look`; the benchmark camera's) if it
-    has one, and the pair's sRGB quantisation.
-
-    Args:
-        pair: a :class:`rawkit.data.SyntheticPair`.
-        fraction: the share of pixels to clip, in ``[low, high]``; ``None`` draws it
-            uniformly in ``[low, high]`` from ``seed``.
-        seed: for the draw of ``fraction``.
-        low, high: the range of clipped shares (default 5-30 %).
-        iterations: bisection steps (20: ``k`` to about 1e-5 stops).
-
-    Returns:
-        A :class:`rawkit.data.SyntheticPair` with the new ``srgb`` and ``params``
-        (exposure multiplied by ``k``); ``mosaic``, ``packed`` and ``raw`` unchanged.
-
-    Raises:
-        TypeError: ``pair`` is not a SyntheticPair.
-        ValueError: bad ``fraction``/``low``/``high``; a share outside ``[low,
-            high]`` that no gain in ``[1/16, 64]`` reaches (e.g. an image that is dark
-            everywhere but a few pixels); a LibRaw exposure out of its range.
-
-    Example:
-        >>> from rawkit.data import synthesize
-        >>> pair = synthesize("chelsea", camera="nikon_d5100", seed=0, max_side=64)
-        >>> oe = overexpose(pair, fraction=0.2)
-        >>> 0.15 < clipped_fraction(oe.srgb) < 0.25, bool((oe.packed == pair.packed).all())
-        (True, True)
-    """
-    if not isinstance(pair, SyntheticPair):
-        raise TypeError(f"pair: expected a rawkit.data.SyntheticPair, got {type(pair).__name__}")
-    lo = check_number(low, "low", minimum=0.0, maximum=1.0)
-    hi = check_number(high, "high", minimum=lo, maximum=1.0)
-    seed = check_seed(seed)
-    if fraction is None:
-        target = float(np.random.default_rng(seed).uniform(lo, hi))
-    else:
-        target = check_number(fraction, "fraction", minimum=lo, maximum=hi)
-    n = check_int(iterations, "iterations", minimum=1)
-    look = getattr(pair, "look", None)
-    a, b = -4.0, 6.0
-    if pair.render == "libraw":
-        base = math.log2(pair.params.exposure)
-        a, b = max(a, -2.0 - base), min(b, 3.0 - base)
-    span = (2.0**a, 2.0**b)
-    best: tuple[float, float, np.ndarray] | None = None  # closest in-range candidate
-    seen: list[float] = []
-    for _ in range(n):
-        mid = 0.5 * (a + b)
-        srgb = _render(pair, 2.0**mid, look)
-        f = clipped_fraction(srgb)
-        seen.append(f)
-        if lo <= f <= hi and (best is None or abs(f - target) < abs(best[1] - target)):
-            best = (mid, f, srgb)
-        if f < target:
-            a = mid
-        else:
-            b = mid
-    if best is None:
-        closest = min(seen, key=lambda v: abs(v - target))
-        raise ValueError(
-            f"pair: no exposure gain in [{span[0]:.3g}, {span[1]:.3g}] clips between {lo:.0%} "
-            f"and {hi:.0%} of the pixels of {pair.photo or 'the image'} (closest {closest:.1%})"
-        )
-    log_k, f, srgb = best
-    params = pair.params.replace(exposure=pair.params.exposure * 2.0**log_k)
-    return dataclasses.replace(pair, srgb=srgb, params=params)
-
-
-# ---------------------------------------------------------------------- evaluation
-
-
-def _packed_mask(srgb: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Hard overexposure mask on the packed grid: a 2x2 quad counts if any pixel does."""
-    m = cast(torch.Tensor, overexposure(srgb, threshold=threshold, softness=0.0))
-    lead = m.shape[:-3]
-    p = F.max_pool2d(m.reshape(-1, *m.shape[-3:]), 2)
-    return p.reshape(*lead, *p.shape[-3:])
-
-
-def mask_scores(
-    pred: Array, true: Array, srgb: Array, *, threshold: float = 0.95
-) -> dict[str, float]:
-    """PSNR/SSIM of a packed RAW overall, inside and outside the overexposure mask.
-
-    The mask is the hard :func:`rawkit.masks.overexposure` ``(srgb, threshold,
-    softness=0)`` moved to the packed grid (a 2x2 quad is inside when any of its four
-    sRGB pixels is).  PSNR with :func:`rawkit.metrics.psnr` and SSIM with
-    :func:`rawkit.metrics.ssim` (``data_range=1``, masked means), per image.
-
-    Args:
-        pred: ``(3 or 4 dims)`` packed RAW ``(4, h, w)`` (or a batch) from a method.
-        true: the true packed RAW, same shape.
-        srgb: the sRGB ``(3, 2h, 2w)`` the method saw.
-        threshold: the mask's threshold.
-
-    Returns:
-        ``{"psnr", "ssim", "psnr_in", "ssim_in", "psnr_out", "ssim_out", "mask_share"}``
-        (means over the batch; ``nan`` inside when the mask is empty).
-
-    Example:
-        >>> import numpy as np
-        >>> srgb = np.zeros((3, 24, 24), np.float32); srgb[:, :12] = 1.0
-        >>> true = np.full((4, 12, 12), 0.5, np.float32)
-        >>> s = mask_scores(true + 0.01, true, srgb)
-        >>> round(s["psnr"], 2), round(s["psnr_in"], 2), s["mask_share"]
-        (40.0, 40.0, 0.5)
-    """
-    p = torch.as_tensor(np.asarray(pred) if not isinstance(pred, torch.Tensor) else pred)
-    t = torch.as_tensor(np.asarray(true) if not isinstance(true, torch.Tensor) else true)
-    s = torch.as_tensor(np.asarray(srgb) if not isinstance(srgb, torch.Tensor) else srgb)
-    p, t = p.to(torch.float64), t.to(torch.float64)
-    m = _packed_mask(s.to(torch.float64), threshold)
-    out: dict[str, float] = {
-        "psnr": float(psnr(p, t, data_range=1.0).mean()),
-        "ssim": float(ssim(p, t, data_range=1.0).mean()),
-        "mask_share": float(m.mean()),
-    }
-    for tag, w in (("in", m), ("out", 1 - m)):
-        out[f"psnr_{tag}"] = float(torch.nanmean(psnr(p, t, data_range=1.0, mask=w)))
-        out[f"ssim_{tag}"] = float(torch.nanmean(ssim(p, t, data_range=1.0, mask=w)))
-    return out
+    return cast(torch.Tensor, (share * per).sum())
 
 
 # ---------------------------------------------------------------------- pipeline
+
+
+class _BranchCrops(torch.utils.data.Dataset):
+    """Item ``i``: ``{"noe": noe[i], "oe": oe[i]}`` (each branch's crop of one step)."""
+
+    def __init__(self, noe: RandomCrops, oe: RandomCrops) -> None:
+        self.noe, self.oe = noe, oe
+
+    def __len__(self) -> int:
+        return len(self.noe)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"noe": self.noe[i], "oe": self.oe[i]}
 
 
 def _positive_int(v: Any, name: str, minimum: int = 1, even: bool = False) -> None:
@@ -443,6 +282,19 @@ class OverexposureConfig(PipelineConfig):
     threshold: float = setting(0.95, "overexposure mask threshold (sRGB channel maximum)")
     softness: float = setting(0.05, "width of the mask's smooth ramp below the threshold")
     demosaic: str = setting("menon", "demosaicer of the ground truth", choices=DEMOSAICERS)
+    base: str = setting(
+        "generic",
+        "branches correct the blind generic inverse, or predict the RAW",
+        choices=BRANCH_BASES,
+    )
+    camera: str = setting(
+        "nikon_d5100",
+        "built-in camera of the generic inverse (colour matrix)",
+        choices=BUILTIN_CAMERAS,
+    )
+    oe_crops: bool = setting(
+        True, "the OE branch trains on its own crops, each holding overexposed pixels"
+    )
     steps: int = setting(500, "optimiser steps (Adam)")
     batch_size: int = setting(8, "crops per step")
     crop: int = setting(96, "side of the random sRGB training crops (even)")
@@ -495,10 +347,14 @@ class OverexposurePipeline(Pipeline):
 
     def __init__(self, config: OverexposureConfig | None = None) -> None:
         super().__init__(config)
+        self.net = self._build(seed=0)
+
+    def _build(self, *, seed: int) -> OverexposureFusionNet:
         c = self.config
-        self.net = OverexposureFusionNet(
+        return OverexposureFusionNet(
             width=c.width, depth=c.depth, resolution=c.resolution,  # type: ignore[arg-type]
-            threshold=c.threshold, softness=c.softness, seed=0,
+            threshold=c.threshold, softness=c.softness, base=c.base,  # type: ignore[arg-type]
+            camera=c.camera, seed=seed,
         )  # fmt: skip
 
     def check_training_data(self, data: PairSet | None) -> None:
@@ -510,63 +366,80 @@ class OverexposurePipeline(Pipeline):
 
     def _fit(self, data: PairSet, *, seed: int, progress: bool) -> None:
         c = self.config
-        self.net = OverexposureFusionNet(
-            width=c.width, depth=c.depth, resolution=c.resolution,  # type: ignore[arg-type]
-            threshold=c.threshold, softness=c.softness, seed=seed,
-        )  # fmt: skip
+        self.net = net = self._build(seed=seed)
         pairs = list(data)
-        truth = [
-            F.pixel_unshuffle(
-                branch_ground_truth(
-                    p.srgb, p.packed, pattern=c.pattern, demosaic=c.demosaic,  # type: ignore[arg-type]
-                    threshold=c.threshold, softness=c.softness,
-                ).demosaiced,
-                2,
-            )
-            for p in pairs
-        ]  # fmt: skip
-        ds = RandomCrops(
-            pairs,  # type: ignore[arg-type]
-            crop=c.crop, length=crops_length(c.steps, c.batch_size), seed=seed,
-            extras={"demosaiced": truth},
-        )  # fmt: skip
-
-        def step(net: torch.nn.Module, batch: dict[str, Any]) -> torch.Tensor:
-            out = net(batch["srgb"])
-            d = F.pixel_shuffle(batch["demosaiced"], 2)
-            return fusion_loss(
-                out, d, l2_weight=c.l2_weight, ssim_weight=c.ssim_weight,
-                perceptual_weight=c.perceptual_weight, levels=c.levels,
+        srgbs = [torch.as_tensor(p.srgb) for p in pairs]
+        truths, masks, fits = [], [], []
+        for p, s in zip(pairs, srgbs, strict=True):  # per image once: Menon truth, masks
+            gt = branch_ground_truth(
+                s, torch.as_tensor(p.packed), pattern=c.pattern, demosaic=c.demosaic,  # type: ignore[arg-type]
+                threshold=c.threshold, softness=c.softness,
             )  # fmt: skip
+            truths.append(cast(torch.Tensor, gt.demosaiced))
+            masks.append(_packed_mask(s, c.threshold))
+            hard = cast(torch.Tensor, overexposure(s, threshold=c.threshold, softness=0.0))
+            fits.append((s, truths[-1], 1 - hard))
+        # the global exposure gain, by ridge regression, before the branches train (nets notes)
+        self.info["gain_fit_images"] = net.fit_gain(fits)
+        extras = {"demosaiced": [F.pixel_unshuffle(d, 2) for d in truths]}
+        if c.base == "generic":
+            extras["base"] = [
+                F.pixel_unshuffle(cast(torch.Tensor, net.base(s[None]))[0], 2) for s in srgbs
+            ]
+        n = crops_length(c.steps, c.batch_size)
+        noe = RandomCrops(pairs, crop=c.crop, length=n, seed=seed, extras=extras)  # type: ignore[arg-type]
+        oe = noe
+        if c.oe_crops and any(bool(m.any()) for m in masks):
+            oe = OverexposedCrops(
+                pairs, masks=masks, crop=c.crop, length=n, seed=seed, extras=extras
+            )
+        self.info["oe_crops"] = oe is not noe
+        ds = _BranchCrops(noe, oe)
+        kw = {"a": c.l2_weight, "b": c.ssim_weight, "c": c.perceptual_weight, "levels": c.levels}
+
+        def step(model: torch.nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+            total = 0
+            for key, branch in (("oe", model.oe), ("noe", model.noe)):
+                b = batch[key]
+                x, d = b["srgb"], F.pixel_shuffle(b["demosaiced"], 2)
+                base = F.pixel_shuffle(b["base"], 2) if c.base == "generic" else None
+                m = model.mask(x).to(d.dtype)
+                w = m if key == "oe" else 1 - m
+                total = total + _branch_loss(branch(x, base), d, w, **kw)
+            return cast(torch.Tensor, total)
 
         hist = train(
-            self.net, step, ds, steps=c.steps, batch_size=c.batch_size, lr=c.lr, seed=seed,
+            net, step, ds, steps=c.steps, batch_size=c.batch_size, lr=c.lr, seed=seed,
             scheduler=lr_scheduler("cosine", c.steps), progress=progress,
             desc="overexposure fusion",
         )  # fmt: skip
-        self.net.eval()
+        net.eval()
         self.info["steps"] = hist.steps
         self.info["final_loss"] = float(hist.train_loss[-1]) if hist.train_loss else None
 
     def branches(self, srgb: Array) -> dict[str, np.ndarray]:
-        """The mask, both branches' demosaiced RAW and their blend for one image (figures).
+        """The mask, the generic inverse, both branches' demosaiced RAW and their blend (figures).
 
         Args:
             srgb: ``(3, H, W)`` float sRGB in ``[0, 1]``, even ``H, W``.
 
         Returns:
             ``{"mask": (1, H, W), "oe": (3, H, W), "noe": (3, H, W), "fused": (3, H, W)}``
-            NumPy float32 (whole image, not tiled).
+            and ``"base"`` ``(3, H, W)`` (the blind generic inverse, ``base="generic"``
+            only), NumPy float32 (whole image, not tiled; branches unclamped).
         """
         self._check_fitted()
         x = torch.as_tensor(np.asarray(srgb, dtype=np.float32))
         with torch.no_grad():
             out = self.net(x.to(self.device))
-        return {k: to_numpy(getattr(out, k).cpu()) for k in ("mask", "oe", "noe", "fused")}
+        keys = ("mask", "oe", "noe", "fused") + (("base",) if out.base is not None else ())
+        return {k: to_numpy(getattr(out, k).cpu()) for k in keys}
 
     def _reconstruct(self, srgb: torch.Tensor, *, metadata: bytes | None) -> torch.Tensor:
-        out = self.net(srgb)
-        return cast(torch.Tensor, remosaic_pack(out.fused, pattern=self.config.pattern))  # type: ignore[arg-type]
+        fused = self.net(srgb).fused.clamp(
+            0.0, 1.0
+        )  # the RAW's range (residual heads are unbounded)
+        return cast(torch.Tensor, remosaic_pack(fused, pattern=self.config.pattern))  # type: ignore[arg-type]
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return dict(self.net.state_dict())

@@ -71,8 +71,11 @@ def test_blend_identity_at_both_ends(x, seed):
     np.testing.assert_allclose(half, (oe + noe) / 2, rtol=0, atol=1e-12)
 
 
-def test_all_zero_mask_gives_noe_branch_exactly():
-    net = _net()
+@pytest.mark.parametrize("base", ["none", "generic"])
+def test_all_zero_mask_gives_noe_branch_exactly(base):
+    net = _net(base=base)
+    with torch.no_grad():  # residual heads start at zero: make the two branches differ
+        net.oe.unet.head.bias.add_(0.1)
     x = torch.rand(2, 3, 12, 16) * 0.5  # dark: the mask is all zero
     out = net(x)
     assert bool((out.mask == 0).all())
@@ -176,12 +179,16 @@ def test_pyramid_loss_is_differentiable_and_checks_inputs():
 
 
 @pytest.mark.parametrize("resolution", ["half", "full"])
-def test_net_shapes_ranges_and_rebuild(resolution):
-    net = _net(resolution=resolution)
+@pytest.mark.parametrize("base", ["none", "generic"])
+def test_net_shapes_ranges_and_rebuild(resolution, base):
+    net = _net(resolution=resolution, base=base)
     out = net(torch.rand(2, 3, 10, 14))
     assert out.oe.shape == out.noe.shape == out.fused.shape == (2, 3, 10, 14)
     assert out.mask.shape == (2, 1, 10, 14)
-    assert bool(((out.fused > 0) & (out.fused < 1)).all())
+    if base == "none":  # sigmoid heads
+        assert bool(((out.fused > 0) & (out.fused < 1)).all()) and out.base is None
+    else:  # zero-initialised residual heads: the generic inverse, in [0, 1]
+        assert torch.equal(out.fused, out.base) and bool(((out.base >= 0) & (out.base <= 1)).all())
     again = OverexposureFusionNet(**net.config, seed=0)
     assert all(
         torch.equal(a, b)
@@ -202,9 +209,27 @@ def test_net_branches_train_on_their_own_pixels():
 def test_net_rejects_bad_settings_and_inputs():
     with pytest.raises(ValueError, match="resolution"):
         _net(resolution="quarter")
+    with pytest.raises(ValueError, match="base"):
+        _net(base="oracle")
+    with pytest.raises(ValueError, match="camera"):
+        _net(camera="canon")
+    with pytest.raises(ValueError, match="base"):
+        _net()(torch.rand(1, 3, 8, 8), base=torch.rand(1, 3, 8, 6))
     with pytest.raises(ValueError, match="softness"):
         _net(threshold=0.5, softness=0.6)
     with pytest.raises(ValueError, match="srgb"):
         _net()(torch.rand(1, 3, 7, 8))
     with pytest.raises(TypeError, match="srgb"):
         _net()(np.zeros((3, 8, 8), np.float32))
+
+
+def test_residual_branch_is_a_gain_and_offset_of_the_base():
+    """D = B exp(g) + r: with the head's bias set to g = log 2 and r = 0.01 (weights zero),
+    every branch output is 2 B + 0.01, computed here from the base by hand."""
+    net = _net(resolution="full")
+    with torch.no_grad():
+        net.oe.unet.head.bias.copy_(torch.tensor([np.log(2.0)] * 3 + [0.01] * 3))
+    x = torch.rand(1, 3, 6, 8)
+    out = net(x)
+    torch.testing.assert_close(out.oe, 2 * out.base + 0.01, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(out.noe, out.base, rtol=0, atol=0)

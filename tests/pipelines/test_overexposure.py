@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from rawkit.cfa import PATTERNS
 from rawkit.data import synthesize
+from rawkit.nets import FusionOutput
 from rawkit.pipelines import overexposure as oe
 from rawkit.pipelines.base import Pipeline, PipelineConfigError, registry
 
@@ -119,9 +121,10 @@ def test_reconstruct_is_the_packed_blend(fitted, pair):
     out = fitted.reconstruct(pair.srgb)
     assert out.shape == pair.packed.shape and out.dtype == np.float32
     b = fitted.branches(pair.srgb)
-    want = oe.remosaic_pack(b["fused"], pattern=fitted.config.pattern)
+    want = oe.remosaic_pack(np.clip(b["fused"], 0, 1), pattern=fitted.config.pattern)
     np.testing.assert_allclose(out, want, rtol=0, atol=1e-5)  # tiles vs. whole image
-    assert set(b) == {"mask", "oe", "noe", "fused"}
+    assert set(b) == {"mask", "oe", "noe", "fused", "base"}
+    assert out.min() >= 0 and out.max() <= 1
 
 
 def test_save_load_round_trip(fitted, pair, tmp_path):
@@ -164,3 +167,53 @@ def test_fit_rejects_crops_larger_than_the_images(pair):
         oe.OverexposurePipeline.fit(
             [pair], oe.OverexposureConfig(crop=128, steps=1), progress=False
         )
+
+
+# ------------------------------------------------------------------ training design
+
+
+def test_untrained_pipeline_is_the_generic_inverse(pair):
+    """Zero-initialised residual heads: before training, the fusion is the blind generic
+    inverse (an independent function of rawkit.data) on every pixel, in or out of the mask."""
+    from rawkit.data import generic_inverse
+
+    net = oe.OverexposurePipeline(oe.OverexposureConfig(width=4, depth=1)).net
+    srgb = oe.overexpose(pair, fraction=0.2).srgb
+    with torch.no_grad():
+        b = net(torch.from_numpy(srgb))
+    assert torch.equal(b.fused, b.base) and torch.equal(b.oe, b.noe)
+    got = oe.remosaic_pack(b.fused.numpy(), pattern="RGGB")
+    want = generic_inverse(srgb.astype(np.float64), camera="nikon_d5100")
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+def test_loss_is_normalised_by_each_branch_area():
+    """Images without overexposed pixels do not dilute the OE branch's loss: with an error
+    of 0.1 on the OE branch and 0.2 on the NOE branch everywhere, the L2 terms are
+    0.1**2 and 0.2**2 whatever the share of masked pixels in the batch."""
+    d = torch.full((3, 3, 12, 12), 0.5)
+    mask = torch.zeros(3, 1, 12, 12)
+    mask[0, :, :2, :3] = 1.0  # 6 pixels of one image; the other two images have none
+    out = FusionOutput(d + 0.1, d + 0.2, mask, torch.lerp(d + 0.2, d + 0.1, mask))
+    loss = oe.fusion_loss(out, d, ssim_weight=0.0, perceptual_weight=0.0)
+    assert float(loss) == pytest.approx(0.1**2 + 0.2**2, rel=1e-5)
+
+
+def test_oe_crops_each_hold_an_overexposed_pixel(pair):
+    from rawkit.data.pairs import PairSet
+    from rawkit.masks import overexposure
+    from rawkit.pipelines._overexposure_split import OverexposedCrops
+
+    pairs = list(PairSet.from_any([pair, oe.overexpose(pair, fraction=0.05)]))
+    hard = [overexposure(torch.as_tensor(p.srgb), threshold=0.95, softness=0.0) for p in pairs]
+    quads = [F.max_pool2d(m[None], 2)[0] for m in hard]
+    ds = OverexposedCrops(pairs, masks=quads, crop=16, length=40, seed=3)
+    for i in range(len(ds)):
+        item = ds[i]
+        assert item["srgb"].shape == (3, 16, 16) and item["packed"].shape == (4, 8, 8)
+        assert float(overexposure(item["srgb"], threshold=0.95, softness=0.0).max()) == 1.0
+    assert torch.equal(
+        ds[5]["srgb"], OverexposedCrops(pairs, masks=quads, crop=16, length=40, seed=3)[5]["srgb"]
+    )
+    with pytest.raises(ValueError, match="overexposed"):
+        OverexposedCrops(pairs, masks=[q * 0 for q in quads], crop=16, length=4, seed=0)
