@@ -187,6 +187,20 @@ def _bilinear_pairs(p, c, n, own, g, other, x0, x1):  # type: ignore[no-untyped-
 
 
 @_jit
+def _bilinear_edge_pairs(c, n, own, g, other, x0, x1):  # type: ignore[no-untyped-def]
+    """:func:`_bilinear_pairs` for the first or last row, whose only neighbour row is ``n``:
+    the means of the neighbours that exist (3, 2 or 1 of them)."""
+    for x in range(x0, x1, 2):
+        own[x] = c[x]
+        g[x] = ((c[x - 1] + c[x + 1]) + n[x]) / 3
+        other[x] = (n[x - 1] + n[x + 1]) * 0.5
+        y = x + 1
+        own[y] = (c[y - 1] + c[y + 1]) * 0.5
+        g[y] = c[y]
+        other[y] = n[y]
+
+
+@_jit
 def _bilinear_pixel(m, out, y, x, oy, ox):  # type: ignore[no-untyped-def]
     """One pixel by the definition: the sample itself, or the mean of the same-colour
     neighbours that exist in its 3x3 window (the border rule)."""
@@ -221,16 +235,14 @@ def bilinear_rows(m, out, oy, ox, r0, r1):  # type: ignore[no-untyped-def]
     for r in range(r0, r1):
         n, y = r // h, r % h
         mn, on = m[n], out[n]
-        if y == 0 or y == h - 1:
-            for x in range(w):
-                _bilinear_pixel(mn, on, y, x, oy, ox)
-            continue
         x0 = 1 if ((y + oy + ox) & 1) == 1 else 2  # first inner chroma column
         x1 = w - 2  # a pair (x, x + 1) is inner when x + 1 <= w - 2
-        if ((y + oy) & 1) == 0:  # a row of R sites (in RGGB terms)
-            _bilinear_pairs(mn[y - 1], mn[y], mn[y + 1], on[0, y], on[1, y], on[2, y], x0, x1)
+        own, other = (0, 2) if ((y + oy) & 1) == 0 else (2, 0)  # R row or B row (RGGB terms)
+        if y == 0 or y == h - 1:  # first or last row: one neighbour row
+            nb = mn[1] if y == 0 else mn[h - 2]
+            _bilinear_edge_pairs(mn[y], nb, on[own, y], on[1, y], on[other, y], x0, x1)
         else:
-            _bilinear_pairs(mn[y - 1], mn[y], mn[y + 1], on[2, y], on[1, y], on[0, y], x0, x1)
+            _bilinear_pairs(mn[y - 1], mn[y], mn[y + 1], on[own, y], on[1, y], on[other, y], x0, x1)
         for x in range(0, x0):
             _bilinear_pixel(mn, on, y, x, oy, ox)
         for x in range(x0 + 2 * ((x1 - x0 + 1) // 2), w):
