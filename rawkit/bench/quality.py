@@ -67,7 +67,7 @@ from rawkit.data import (
 from rawkit.io import atomic_write, check_writable
 from rawkit.isp import CameraModel
 from rawkit.metrics import psnr, ssim
-from rawkit.pipelines import Pipeline, get, pretrained
+from rawkit.pipelines import WEIGHTS_DIR, Pipeline, get, pretrained
 
 __all__ = [
     "METHODS",
@@ -274,12 +274,15 @@ class TrainedMethods:
         camera: the benchmark's camera.
         pipelines: row key -> fitted pipeline, in table order.
         seconds: row key -> training wall time (stages shared with an earlier row: 0).
+        skipped: learned rows left out because no shipped weights give them
+            (``train_methods(shipped=True)``).
     """
 
     config: QualityConfig
     camera: CameraModel
     pipelines: dict[str, Pipeline]
     seconds: dict[str, float]
+    skipped: list[str] = dataclasses.field(default_factory=list)
 
 
 def train_methods(
@@ -293,8 +296,11 @@ def train_methods(
 ) -> TrainedMethods:
     """Fit every row of :func:`method_configs` on ``data.train`` (module notes).
 
-    With ``shipped=True`` a learned row whose method ships weights for that row
-    (:func:`rawkit.pipelines.pretrained`) uses them instead of training; the others are
+    With ``shipped=True`` the rows of a method that ships weights
+    (:func:`rawkit.pipelines.pretrained`) use them instead of training (see
+    :func:`_shipped_row`), and its rows that no shipped weights give are left out (named
+    in ``TrainedMethods.skipped``): shipped and briefly trained networks are not compared
+    in one table.  Methods that ship nothing (the references, NN search's index) are
     fitted as usual.
     """
     cfg = _config(preset)
@@ -305,22 +311,36 @@ def train_methods(
     pairs = PairSet.from_any(data.train)  # converted once, shared by every fit
     pipes: dict[str, Pipeline] = {}
     seconds: dict[str, float] = {}
+    skipped: list[str] = []
     for row, (name, config) in rows.items():
         t0 = time.perf_counter()
-        ready = _shipped_row(name, row) if shipped else None
-        if ready is not None:
-            pipes[row], seconds[row] = ready, 0.0
+        if shipped and _ships_weights(name):
+            ready = _shipped_row(name, row)
+            if ready is None:
+                skipped.append(row)
+            else:
+                pipes[row], seconds[row] = ready, 0.0
             continue
         pipes[row] = get(name).fit(pairs, config, seed=seed, progress=progress)
         shared = pipes[row].info.get("seconds")
         seconds[row] = (
             float(sum(shared.values())) if isinstance(shared, dict) else time.perf_counter() - t0
         )
-    return TrainedMethods(cfg, data.camera, pipes, seconds)
+    return TrainedMethods(cfg, data.camera, pipes, seconds, skipped)
+
+
+def _ships_weights(name: str) -> bool:
+    """Whether the learned method ``name`` ships weights (``rawkit/weights/<name>/``)."""
+    return get(name).learned and (WEIGHTS_DIR / name / "pipeline.json").is_file()
 
 
 def _shipped_row(name: str, row: str) -> Pipeline | None:
-    """The shipped pipeline of ``name`` if it is the configuration of table row ``row``."""
+    """The shipped pipeline of ``name`` for table row ``row``, or None.
+
+    The shipped pipeline itself if its configuration is the row's; PriorRAW's Eq. 4 row
+    over the bank (``cluster_group``) from the shipped PriorRAW's encoder and bank
+    (:meth:`rawkit.pipelines.PriorRAW.assembled_only`); None otherwise.
+    """
     cls = get(name)
     if not cls.learned:
         return None
@@ -328,11 +348,16 @@ def _shipped_row(name: str, row: str) -> Pipeline | None:
         pipe = pretrained(name)
     except FileNotFoundError:
         return None
-    wanted = cls.variants.get(row, {}) if cls.variants else {}
     if cls.variants and row not in cls.variants:
         return None
+    wanted = cls.variants.get(row, {}) if cls.variants else {}
     have = pipe.config.to_dict()
-    return pipe if all(have.get(k) == v for k, v in wanted.items()) else None
+    if all(have.get(k) == v for k, v in wanted.items()):
+        return pipe
+    derive = getattr(pipe, "assembled_only", None)
+    if derive is not None and dict(wanted) == {"ablation": "assembled"}:
+        return derive()  # type: ignore[no-any-return]
+    return None
 
 
 # --------------------------------------------------------------------------- evaluation

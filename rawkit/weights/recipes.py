@@ -175,9 +175,9 @@ def train_priorraw(
 ) -> Any:  # fmt: skip
     """Fit the ``priorraw`` pipeline as shipped (Alg. 1-3 through ``PriorRAW.fit``).
 
-    With ``init`` (a saved ``priorraw`` folder), only Alg. 3 continues for ``steps``
-    more steps from its reconstructor (learning rate ``lr``, crop seed ``seed``), with
-    its encoder and bank unchanged: the second cycle of the shipped weights.
+    ``lr``: Alg. 3's learning rate.  With ``init`` (a saved ``priorraw`` folder), only
+    Alg. 3 continues for ``steps`` more steps from its reconstructor (crop seed
+    ``seed``), with its encoder and bank unchanged (a second cosine cycle).
     """
     from rawkit.data import PairSet
     from rawkit.pipelines import Pipeline, get
@@ -197,7 +197,8 @@ def train_priorraw(
         return p
     cls = get("priorraw")
     cfg = cls.Config(
-        encoder_steps=encoder_steps, steps=steps, batch_size=8, crop=96, width=16, depth=4
+        encoder_steps=encoder_steps, steps=steps, batch_size=8, crop=96, width=16, depth=4,
+        lr=lr,
     )
     return cls.fit(pairs, cfg, seed=seed, progress=progress)
 
@@ -262,8 +263,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipe.save(a.out, dtype="float16")
         val = evaluate(lambda x: pipe.reconstruct(x), split_tensors("val", preset=a.preset))
         test = evaluate(lambda x: pipe.reconstruct(x), split_tensors("test", preset=a.preset))
+        eq4 = pipe.assembled_only()
         write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps,
-                           "seed": a.seed, "val_psnr": val, "test_psnr": test})  # fmt: skip
+                           "encoder_steps": a.encoder_steps, "lr": a.lr, "seed": a.seed,
+                           "val_psnr": val, "test_psnr": test,
+                           "eq4_bank_val_psnr": evaluate(lambda x: eq4.reconstruct(x),
+                                                         split_tensors("val", preset=a.preset)),
+                           "encoder_temperature": float(pipe.encoder.temperature.detach()),
+                           "stage_seconds": pipe.info.get("seconds"),
+                           "cpu_seconds": _cpu()})  # fmt: skip
         return 0
     pipe, curve = train_srgb_unet(
         preset=a.preset, steps=a.steps, seed=a.seed, lr=a.lr, init=a.init, crop_seed=a.crop_seed,

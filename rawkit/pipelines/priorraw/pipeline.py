@@ -212,6 +212,31 @@ class PriorRAW(Pipeline):
             ))  # fmt: skip
         return [banks[fold_of[p.group]] for p in data]
 
+    def assembled_only(self) -> PriorRAW:
+        """Table 1's "Clustering and Grouping" row of this trained pipeline: Eq. 4 alone
+        over its bank (the same encoder and bank, no reconstructor).
+
+        Example:
+            >>> import torch
+            >>> g = torch.Generator().manual_seed(0)
+            >>> data = [(torch.rand(3, 32, 32, generator=g), torch.rand(4, 16, 16, generator=g), s)
+            ...         for s in ("a", "b")]
+            >>> cfg = PriorRAWConfig(encoder_dim=8, encoder_width=8, encoder_blocks=1,
+            ...     encoder_steps=2, encoder_batch_size=2, encoder_crop=16, n_clusters=8,
+            ...     group_size=2, niter=2, width=8, depth=1, steps=2, batch_size=1, crop=24)
+            >>> eq4 = PriorRAW.fit(data, cfg, progress=False).assembled_only()
+            >>> eq4.config.ablation, eq4.net is None, eq4.reconstruct(torch.rand(3, 16, 16)).shape
+            ('assembled', True, torch.Size([4, 8, 8]))
+        """
+        self._check_fitted()
+        if self.encoder is None or self.bank is None:
+            raise ValueError(f"self: the {self.config.ablation!r} row has no encoder or bank")
+        out = PriorRAW(self.config.replace(ablation="assembled", search="bank"))
+        out.encoder, out.bank = self.encoder, self.bank
+        out.info = {**self.info, "derived_from": self.config.ablation}
+        out.fitted = True
+        return out
+
     # ------------------------------------------------------------------ inference
 
     def _searched(self, dev: torch.device) -> tuple[BankTensors | None, BankTensors | None]:
