@@ -74,13 +74,16 @@ def unpack_rows(p, out, lo, hi, r0, r1):  # type: ignore[no-untyped-def]
 
 @_jit
 def _pack10(s, d):  # type: ignore[no-untyped-def]
+    seen = 0  # OR of every value: the caller checks the bit depth from it
     for g in range(s.shape[0] // 4):
         p0, p1, p2, p3 = s[4 * g], s[4 * g + 1], s[4 * g + 2], s[4 * g + 3]
+        seen |= p0 | p1 | p2 | p3
         d[5 * g] = p0 >> 2
         d[5 * g + 1] = p1 >> 2
         d[5 * g + 2] = p2 >> 2
         d[5 * g + 3] = p3 >> 2
         d[5 * g + 4] = (p0 & 3) | ((p1 & 3) << 2) | ((p2 & 3) << 4) | ((p3 & 3) << 6)
+    return seen
 
 
 @_jit
@@ -95,11 +98,14 @@ def _unpack10(s, o):  # type: ignore[no-untyped-def]
 
 @_jit
 def _pack12(s, d):  # type: ignore[no-untyped-def]
+    seen = 0  # OR of every value: the caller checks the bit depth from it
     for g in range(s.shape[0] // 2):
         p0, p1 = s[2 * g], s[2 * g + 1]
+        seen |= p0 | p1
         d[3 * g] = p0 >> 4
         d[3 * g + 1] = p1 >> 4
         d[3 * g + 2] = (p0 & 15) | ((p1 & 15) << 4)
+    return seen
 
 
 @_jit
@@ -112,8 +118,10 @@ def _unpack12(s, o):  # type: ignore[no-untyped-def]
 
 @_jit
 def _pack14(s, d):  # type: ignore[no-untyped-def]
+    seen = 0  # OR of every value: the caller checks the bit depth from it
     for g in range(s.shape[0] // 4):
         p0, p1, p2, p3 = s[4 * g], s[4 * g + 1], s[4 * g + 2], s[4 * g + 3]
+        seen |= p0 | p1 | p2 | p3
         d[7 * g] = p0 >> 6
         d[7 * g + 1] = p1 >> 6
         d[7 * g + 2] = p2 >> 6
@@ -127,6 +135,7 @@ def _pack14(s, d):  # type: ignore[no-untyped-def]
         d[7 * g + 4] = low & 255
         d[7 * g + 5] = (low >> 8) & 255
         d[7 * g + 6] = (low >> 16) & 255
+    return seen
 
 
 @_jit
@@ -142,14 +151,20 @@ def _unpack14(s, o):  # type: ignore[no-untyped-def]
 
 @_jit
 def pack_bits_rows(x, out, depth, r0, r1):  # type: ignore[no-untyped-def]
-    """Lines ``[r0, r1)`` of ``x (N, W)`` uint16 into ``out (N, W * depth / 8)`` uint8."""
+    """Lines ``[r0, r1)`` of ``x (N, W)`` uint16 into ``out (N, W * depth / 8)`` uint8.
+
+    Returns the bitwise OR of every value read, so that the caller can check the bit
+    depth without a second pass over the input.
+    """
+    seen = 0
     for r in range(r0, r1):
         if depth == 10:
-            _pack10(x[r], out[r])
+            seen |= _pack10(x[r], out[r])
         elif depth == 12:
-            _pack12(x[r], out[r])
+            seen |= _pack12(x[r], out[r])
         else:
-            _pack14(x[r], out[r])
+            seen |= _pack14(x[r], out[r])
+    return seen
 
 
 @_jit

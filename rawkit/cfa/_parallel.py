@@ -50,13 +50,13 @@ _BAND_BYTES = 4 << 20
 
 
 def run_rows(
-    kernel: Callable[..., None],
+    kernel: Callable[..., object],
     rows: int,
     row_bytes: int,
     *args: object,
     device: torch.device,
     threads: bool = True,
-) -> None:
+) -> object:
     """Call ``kernel(*args, r0, r1)`` over bands ``[r0, r1)`` covering ``range(rows)``.
 
     ``kernel`` is a compiled loop of :mod:`rawkit.cfa._kernels` that writes rows
@@ -65,16 +65,16 @@ def run_rows(
     bytes one row writes) sizes the bands.  ``threads=False`` runs the kernel once over all
     rows in the caller's thread: for pure memory moves, where one core already reaches the speed of
     ``np.copy`` and more threads only contend for the same memory (and for the cores,
-    on a loaded machine).
+    on a loaded machine); then the kernel's return value is returned (None otherwise).
     """
     if rows <= 0:
-        return
+        return None
     step = max(1, _BAND_BYTES // max(1, row_bytes))
     if not threads:
-        kernel(*args, 0, rows)
-        return
+        return kernel(*args, 0, rows)
     if torch.get_num_threads() > 1:  # at least two bands per thread where there are rows
         step = min(step, max(1, -(-rows // (2 * torch.get_num_threads()))))
     run_chunks(
         lambda r0: kernel(*args, r0, min(rows, r0 + step)), range(0, rows, step), device=device
     )
+    return None

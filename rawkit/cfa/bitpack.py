@@ -72,21 +72,24 @@ def _check_range(v: torch.Tensor, bit_depth: int, name: str) -> None:
     )
 
 
-def _run(kernel_name: str, src: torch.Tensor, out: torch.Tensor, depth: int) -> None:
+def _run(kernel_name: str, src: torch.Tensor, out: torch.Tensor, depth: int) -> object:
     """Run a line kernel of :mod:`rawkit.cfa._kernels` from ``src (n, *)`` into ``out (n, *)``.
 
     The compiled loop runs on the CPU; tensors elsewhere make a round trip (this is the
     I/O boundary, where the bytes go to or come from a file or a sensor anyway).
+    Returns what the kernel returns (for packing: the OR of every value), and writes
+    ``out`` only when that is not above the bit depth.
     """
     from rawkit.cfa import _kernels
 
     kernel = getattr(_kernels, kernel_name)
     cpu = torch.device("cpu")
     dst = out if out.device == cpu else torch.empty(out.shape, dtype=out.dtype)
-    run_rows(kernel, src.shape[0], dst.shape[1] * dst.element_size(), src.cpu().numpy(),
-             dst.numpy(), depth, device=cpu, threads=False)  # fmt: skip
-    if dst is not out:
+    seen = run_rows(kernel, src.shape[0], dst.shape[1] * dst.element_size(), src.cpu().numpy(),
+                    dst.numpy(), depth, device=cpu, threads=False)  # fmt: skip
+    if dst is not out and not (isinstance(seen, int) and seen >> depth):
         out.copy_(dst)
+    return seen
 
 
 @numpy_compat
@@ -155,13 +158,15 @@ def pack_bits(x: Array, *, bit_depth: BitDepth) -> Array:
             f"x: line width W={w} is not a multiple of the RAW{depth} group size "
             f"({layout.pixels} pixels)"
         )
-    v = t.view(torch.int16)  # same bits; every valid value is < 2**14, so non-negative
-    _check_range(v, depth, "x")
     groups = w // layout.pixels
     out = empty_output((*batch, groups * layout.nbytes), like=t, dtype=torch.uint8)
     n = int(np.prod(batch, dtype=np.int64))
     if n and groups:
-        _run("pack_bits_rows", t.reshape(n, w), out.view(n, groups * layout.nbytes), depth)
+        # The values are checked while they are packed (one pass over the input): a value
+        # above the bit depth discards the fresh output and raises, naming the first one.
+        seen = _run("pack_bits_rows", t.reshape(n, w), out.view(n, groups * layout.nbytes), depth)
+        if int(seen) >> depth:  # type: ignore[call-overload]
+            _check_range(t.view(torch.int16), depth, "x")
     return out
 
 
