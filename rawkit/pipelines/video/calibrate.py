@@ -176,37 +176,39 @@ def calibrate_inverse(
             f"raw: expected packed size {(x.shape[-2] // 2, x.shape[-1] // 2)} for the sRGB's "
             f"{tuple(x.shape[-2:])}, got {tuple(y.shape[-2:])}"
         )
-    lin = _linear(x, tone)
-    planes = [cast(torch.Tensor, pack(lin[c : c + 1], pattern=pattern)) for c in range(3)]
-    feats = torch.stack(planes)  # (3, 4, h, w)
-    clipped = (
-        cast(torch.Tensor, pack((x.amax(0, keepdim=True) >= clip_level).double(), pattern=pattern))
-        > 0
-    )
-    ok = ~clipped & (y < clip_level) & (y > 0)
     step = max(1, math.ceil(math.sqrt(y[0].numel() / max_sites)))
-    feats, ok, y = feats[..., ::step, ::step], ok[..., ::step, ::step], y[..., ::step, ::step]
-    ones = torch.ones_like(y)
+    packed = torch.stack(
+        [cast(torch.Tensor, pack(x[c : c + 1], pattern=pattern)) for c in range(3)]
+    )
+    packed, y = packed[..., ::step, ::step], y[..., ::step, ::step]  # (3, 4, h', w'), (4, h', w')
+    feats = _linear(packed, tone)  # only the sites that enter the fit are linearised
+    ok = (packed.amax(0) < clip_level) & (y < clip_level) & (y > 0)
+    # r^2 of every site (1 at the corners) from the library's gain map with strength 1
+    ones = torch.ones(4, x.shape[-2] // 2, x.shape[-1] // 2, dtype=torch.float64)
+    g1 = invert_lens_shading(ones, strength=1.0, layout="packed", pattern=pattern)
+    r2 = (1.0 / cast(torch.Tensor, g1) - 1.0)[..., ::step, ::step]
     rows = [[k for k in range(4) if _ROW[k] == r] for r in range(3)]
+    design, target, radius = [], [], []
     for r, ks in enumerate(rows):
-        n = sum(int(ok[k].sum()) for k in ks)
-        if n < _MIN_SITES:
+        design.append(torch.cat([feats[:, k][:, ok[k]].T for k in ks]))  # (N, 3)
+        target.append(torch.cat([y[k][ok[k]] for k in ks]))
+        radius.append(torch.cat([r2[k][ok[k]] for k in ks]))
+        if target[-1].numel() < _MIN_SITES:
             raise ValueError(
                 f"raw: expected at least {_MIN_SITES} unclipped sites of colour {'RGB'[r]} to "
-                f"calibrate on, got {n}"
+                f"calibrate on, got {target[-1].numel()}"
             )
+    used = sum(int(t.numel()) for t in target)
 
-    def solve(s: float) -> tuple[float, torch.Tensor, int]:
-        inv_gain = invert_lens_shading(ones, strength=s, layout="packed", pattern=pattern)
-        a, res, used = torch.zeros(3, 3, dtype=torch.float64), 0.0, 0
-        for r, ks in enumerate(rows):
-            design = torch.cat([(feats[:, k] * inv_gain[k])[:, ok[k]].T for k in ks])
-            target = torch.cat([y[k][ok[k]] for k in ks])
-            sol = torch.linalg.lstsq(design, target[:, None]).solution[:, 0]
+    def solve(s: float) -> tuple[float, torch.Tensor]:
+        """Least squares of every colour row for the strength ``s`` (normal equations)."""
+        a, res = torch.zeros(3, 3, dtype=torch.float64), 0.0
+        for r in range(3):
+            d = design[r] / (1.0 + s * radius[r])[:, None]
+            sol = torch.linalg.solve(d.T @ d, d.T @ target[r])
             a[r] = sol
-            res += float(((design @ sol - target) ** 2).sum())
-            used += int(target.numel())
-        return res, a, used
+            res += float(((d @ sol - target[r]) ** 2).sum())
+        return res, a
 
     coarse = np.linspace(-0.5, 1.5, 41)  # lens-shading strengths of real lenses and more
     errs = [solve(float(s))[0] for s in coarse]
@@ -221,7 +223,7 @@ def calibrate_inverse(
         vertex = float(fine[i] + 0.5 * (fine[1] - fine[0]) * (e0 - e2) / curv)
         if solve(vertex)[0] < min(errs):
             s = vertex
-    res, a, used = solve(s)
+    res, a = solve(s)
     return KeyframeInverse(
         matrix=a.numpy(), lens_shading=s, pattern=pattern, tone=tone,
         rms=math.sqrt(res / used), sites=used,
