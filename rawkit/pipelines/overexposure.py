@@ -23,16 +23,26 @@ pieces it is built from:
   every sampled value, so re-mosaicing the ground truth gives the Bayer ground truth
   back exactly: the demosaiced target is consistent with the packed one.  Its
   interpolated values can overshoot ``[0, 1]`` near edges; the target is clamped to
-  ``[0, 1]``, the range of the branches' sigmoid heads (only interpolated values
-  change, never a sampled one).
+  ``[0, 1]``, the RAW's range (only interpolated values change, never a sampled
+  one).
 * *Mask.*  :func:`rawkit.masks.overexposure` with threshold 0.95 and a 0.05 ramp
   (the same smooth mask weighs the losses and blends the branches).
 * *Loss weights.*  1 for L2, 1 for ``1 - SSIM`` (as PriorRAW's Eq. 9 in rawkit) and 1
   for the Laplacian-pyramid term.  MS-SSIM needs images of at least 161 pixels on a
   side at five scales, more than the training crops, so the SSIM term is single-scale.
-* *Training.*  Both branches train together, every step, on the same random crops;
-  Adam with cosine decay, as rawkit's sRGB-only U-Net, so that the two compare at
-  equal budget (same steps, batch and crop).
+* *Training.*  Both branches train together, every step, each on its own batch of
+  ``batch_size`` crops: the NOE branch on random crops (those of rawkit's sRGB-only
+  U-Net, same seed), the OE branch (``oe_crops=True``) on crops that each hold an
+  overexposed pixel (``OverexposedCrops``: on random crops most of its batch would
+  hold none).  Each branch's loss is normalised by its mask area over the batch
+  (:func:`fusion_loss`).  Adam with cosine decay, as rawkit's sRGB-only U-Net, so
+  that the two compare at equal steps, batch, crop and learning rate; a step of the
+  fusion runs two U-Nets, each the size of the single one.
+* *Base and exposure gain* (``base="generic"``, :class:`rawkit.nets.OverexposureFusionNet`):
+  the branches correct the blind generic inverse of ``camera`` times a global
+  exposure gain fitted by ridge regression on the training images before the
+  branches train (zero-initialised heads: the untrained fusion is that inverse).
+  ``base="none"`` gives the poster's plain branches.
 """
 
 from __future__ import annotations
