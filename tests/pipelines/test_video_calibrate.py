@@ -187,3 +187,24 @@ def test_variants_are_valid_configs_and_training_uses_the_base(video) -> None:  
     paper = VideoPipeline.fit(video_pairs([video]), VideoConfig(steps=2, base="warped", **TINY),
                               progress=False)  # fmt: skip
     assert not paper.net.base_input
+
+
+def test_cli_without_weights_runs_the_calibrated_base(video, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from rawkit.cli import main
+    from rawkit.io import write_dng, write_image
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for t in range(3):
+        write_image(frames / f"{t}.png", video.srgb[t], bit_depth=8)
+    cam = video.camera
+    first = write_dng(
+        tmp_path / "first.dng", video.raw[0], pattern=video.pattern, black_level=cam.black_level,
+        white_level=cam.white_level, as_shot_neutral=[1.0, 1.0, 1.0], color_matrix=cam.xyz_to_cam,
+    )  # fmt: skip
+    out = tmp_path / "out"
+    args = ["derender-video", str(frames), "--first", str(first), "-o", str(out), "--format", "npy"]
+    assert main(args) == 0
+    for t in (1, 2):  # the sRGB frames and the first RAW alone give the RAW of later frames
+        raw = np.load(out / f"{t:06d}.npy")
+        assert float(psnr(raw, video.packed[t], data_range=1.0)) > 40
