@@ -124,6 +124,11 @@ def _train(args: argparse.Namespace) -> int:
     from rawkit.pipelines.base import CONFIG_FILE, WEIGHTS_FILE
 
     cls = get(args.method)
+    if getattr(args, "preset", None) == "full":
+        chosen = [n for n in cls.Config.field_names() if getattr(args, f"cfg_{n}", None) is not None]
+        return _train_full(
+            args, parser_defaults=not chosen and not getattr(args, "variant", None) and args.seed == 0
+        )
     config = _config_from_args(cls, args)  # bad settings fail here, before any data is made
     out = Path(args.out)
     if out.is_dir():
@@ -145,6 +150,32 @@ def _train(args: argparse.Namespace) -> int:
     pipe.info.update(camera=camera, data=args.data)
     pipe.save(out, overwrite=args.overwrite)
     print(f"saved the {cls.name} pipeline to {out}")
+    return 0
+
+
+def _train_full(args: argparse.Namespace, *, parser_defaults: bool) -> int:
+    """``rawkit train METHOD --preset full``: the recipe of the shipped weights."""
+    from rawkit.io import check_writable
+    from rawkit.pipelines.base import CONFIG_FILE
+    from rawkit.weights.recipes import FULL_RECIPES, run_full
+
+    if args.method not in FULL_RECIPES:
+        raise CLIError(
+            f"--preset full: {args.method} has no recipe of shipped weights; methods with "
+            f"one: {', '.join(sorted(FULL_RECIPES))}"
+        )
+    if not parser_defaults or args.data != "synthetic":
+        raise CLIError(
+            "--preset full: the recipe fixes the data and every setting; drop the other "
+            "options (or leave out --preset to choose them)"
+        )
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"-o/--out: {out} exists and is not a folder")
+    check_writable(out / CONFIG_FILE, overwrite=args.overwrite)
+    print(f"training {args.method} by its shipped recipe: {' '.join(FULL_RECIPES[args.method])}")
+    run_full(args.method, out, overwrite=args.overwrite)
+    print(f"saved the {args.method} pipeline and its card.json to {out}")
     return 0
 
 
@@ -214,11 +245,20 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _bench_quality(args: argparse.Namespace) -> int:
-    from rawkit.bench.quality import format_quality_table, run_quality
+    from rawkit.bench.quality import TABLE_LEGEND, format_quality_table, method_configs, run_quality
 
     records = run_quality(args.preset, seed=args.seed, json_path=args.json,
-                          overwrite=args.overwrite, methods=_methods_arg(args.methods))  # fmt: skip
+                          overwrite=args.overwrite, methods=_methods_arg(args.methods),
+                          shipped=not args.train)  # fmt: skip
+    print(TABLE_LEGEND)
+    print()
     print(format_quality_table(records))
+    if not args.train:
+        shown = {r.method for r in records}
+        left = [k for k in method_configs(args.preset, _methods_arg(args.methods)) if k not in shown]
+        if left:
+            print(f"\nrows without shipped weights, left out: {', '.join(left)} "
+                  "(--train trains every row at the preset's equal budget)")  # fmt: skip
     if args.json:
         print(f"wrote {args.json}")
     return 0
@@ -321,6 +361,8 @@ def _parser() -> argparse.ArgumentParser:
     from rawkit.bench.quality import QualityConfig
     from rawkit.pipelines import available, get
 
+    from rawkit.weights.recipes import FULL_RECIPES
+
     data = QualityConfig(name="train")  # the synthetic-data defaults, written once there
 
     names = available()
@@ -379,6 +421,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="synthetic renders per photo")  # fmt: skip
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--overwrite", action="store_true")
+        if name in FULL_RECIPES:
+            p.add_argument(
+                "--preset", choices=["full"],
+                help="full: train by the recipe of the shipped weights (data, settings, "
+                "steps; writes a card.json; tens of minutes on 2 cores)",
+            )  # fmt: skip
         if cls.variants:
             p.add_argument("--variant", choices=list(cls.variants),
                            help="a named configuration (e.g. a paper's ablation row)")  # fmt: skip
@@ -502,12 +550,19 @@ def _parser() -> argparse.ArgumentParser:
         "quality", help="reconstruction quality of every method (PSNR/SSIM table)"
     )
     p_qual.add_argument(
-        "--preset", default="default", choices=["quick", "demo", "default"],
-        help="quick: seconds; demo: ~5 min; default: ~10-20 min on 2 cores",
+        "--preset", default="default", choices=["quick", "demo", "default", "hard"],
+        help="default: the benchmark camera's test split (the weights' cards); hard: every "
+        "render drawn at random; quick: tiny images; with --train: quick takes seconds, "
+        "demo ~5 min, default and hard ~10-20 min on 2 cores",
     )  # fmt: skip
     p_qual.add_argument(
         "--methods", help=f"comma-separated registered methods (default: the preset's): {listing}"
     )
+    p_qual.add_argument(
+        "--train", action="store_true",
+        help="train every row at the preset's equal budget instead of scoring the shipped "
+        "weights (the default preset's test pairs are those of the weights' cards)",
+    )  # fmt: skip
     p_qual.add_argument("--seed", type=int, default=0)
     p_qual.add_argument("--json", help="also write the records to this JSON file")
     p_qual.add_argument("--overwrite", action="store_true", help="replace an existing --json file")

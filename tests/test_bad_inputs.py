@@ -565,6 +565,7 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.testing.strategies.patterns": "no arguments",
     "rawkit.testing.strategies.rgb_images": "no array input (names, settings, models, records)",
     # rawkit.weights.recipes
+    "rawkit.weights.recipes.run_full": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.split_tensors": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.crops": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.evaluate_shipped": "no array input (names, settings, models, records)",

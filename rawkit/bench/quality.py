@@ -619,8 +619,9 @@ def run_quality(
     json_path: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     methods: Sequence[str] | None = None,
+    shipped: bool = False,
 ) -> list[QualityRecord]:
-    """Build the data, train, evaluate (module notes); optionally write JSON.
+    """Build the data, train (or load the shipped weights), evaluate; optionally write JSON.
 
     Every argument (preset, methods and their settings, seed, the JSON path) is checked
     before any data is made.  Sets ``torch.set_num_threads(config.threads)`` for the
@@ -634,6 +635,9 @@ def run_quality(
         json_path: also write :func:`write_quality_json` there.
         overwrite: replace an existing JSON file.
         methods: registry names to run (default: the preset's ``methods``).
+        shipped: score the shipped weights instead of training (``rawkit bench quality``
+            without ``--train``; :func:`train_methods`): rows that no shipped weights
+            give are left out.
 
     Returns:
         The :class:`QualityRecord` list (print it with :func:`format_quality_table`).
@@ -641,6 +645,7 @@ def run_quality(
     cfg = _config(preset)
     check_seed(seed)
     check_bool(progress, "progress")
+    check_bool(shipped, "shipped")
     method_configs(cfg, methods)
     if json_path is not None:
         check_writable(json_path, overwrite=overwrite)
@@ -649,7 +654,9 @@ def run_quality(
         torch.set_num_threads(cfg.threads)
     try:
         data = demo_data(cfg, seed=seed)
-        tm = train_methods(data, cfg, seed=seed, progress=progress, methods=methods)
+        tm = train_methods(
+            data, cfg, seed=seed, progress=progress, methods=methods, shipped=shipped
+        )
         records = evaluate(tm, data)
     finally:
         torch.set_num_threads(threads)

@@ -25,6 +25,7 @@ import copy
 import json
 import math
 import resource
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,9 +39,11 @@ from rawkit.losses import l2_ssim_loss
 from rawkit.metrics import psnr
 
 __all__ = [
+    "FULL_RECIPES",
     "crops",
     "evaluate",
     "evaluate_shipped",
+    "run_full",
     "split_tensors",
     "train_srgb_unet",
     "write_card",
@@ -237,10 +240,46 @@ def evaluate_shipped(*, preset: str = "default", split: str = "test") -> dict[st
     return out
 
 
+#: The recipe of each shipped method (``rawkit train METHOD --preset full``): the
+#: arguments of :func:`main` before ``--out``.  Each card's ``command`` is this recipe.
+FULL_RECIPES: dict[str, tuple[str, ...]] = {
+    "srgb_unet": ("srgb_unet", "--preset", "default", "--steps", "2000", "--lr", "5e-4",
+                  "--seed", "0"),
+    "priorraw": ("priorraw", "--preset", "default", "--encoder-steps", "100", "--steps",
+                 "2000", "--lr", "5e-4", "--seed", "0"),
+    "learned_metadata": ("learned_metadata", "--preset", "default", "--steps", "4000",
+                         "--seed", "0"),
+}  # fmt: skip
+
+
+def run_full(name: str, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Train ``name`` by its shipped recipe (:data:`FULL_RECIPES`) into ``out`` with a card.
+
+    Raises:
+        ValueError: no recipe for ``name``.
+        FileExistsError: ``out`` holds a saved pipeline and ``overwrite`` is false.
+    """
+    if name not in FULL_RECIPES:
+        raise ValueError(f"name: expected one of {sorted(FULL_RECIPES)}, got {name!r}")
+    argv = [*FULL_RECIPES[name], "--out", str(out)] + (["--overwrite"] if overwrite else [])
+    main(argv)
+    return Path(out)
+
+
+def _train_learned_metadata(*, preset: str, steps: int, seed: int) -> Any:
+    from rawkit.data import PairSet
+    from rawkit.pipelines import get
+
+    torch.set_num_threads(1)
+    cls = get("learned_metadata")
+    pairs = PairSet.from_any(split_tensors("train", preset=preset))
+    return cls.fit(pairs, cls.Config(steps=steps), seed=seed)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m rawkit.weights.recipes srgb_unet --preset default ...``."""
     ap = argparse.ArgumentParser(prog="python -m rawkit.weights.recipes", description=__doc__)
-    ap.add_argument("method", choices=["srgb_unet", "priorraw", "evaluate"])
+    ap.add_argument("method", choices=["srgb_unet", "priorraw", "learned_metadata", "evaluate"])
     ap.add_argument("--preset", default="default", choices=["default", "hard"])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0)
@@ -249,18 +288,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--init", help="a saved folder of the same method to continue from")
     ap.add_argument("--crop-seed", type=int)
     ap.add_argument("--encoder-steps", type=int, default=100)
+    ap.add_argument("--overwrite", action="store_true", help="replace a saved pipeline in --out")
     a = ap.parse_args(argv)
     if a.method == "evaluate":
         print(json.dumps(evaluate_shipped(preset=a.preset), indent=2))
         return 0
     if a.out is None:
         ap.error("--out is required for training")
+    command = "python -m rawkit.weights.recipes " + " ".join(
+        str(x) for x in (argv if argv is not None else sys.argv[1:])
+    )
+    if a.method == "learned_metadata":
+        pipe = _train_learned_metadata(preset=a.preset, steps=a.steps, seed=a.seed)
+        pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
+        write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps,
+                           "seed": a.seed, "command": command, "cpu_seconds": _cpu()})  # fmt: skip
+        return 0
     if a.method == "priorraw":
         pipe = train_priorraw(
             preset=a.preset, encoder_steps=a.encoder_steps, steps=a.steps, seed=a.seed,
             init=a.init, lr=a.lr,
         )  # fmt: skip
-        pipe.save(a.out, dtype="float16")
+        pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
         val = evaluate(lambda x: pipe.reconstruct(x), split_tensors("val", preset=a.preset))
         test = evaluate(lambda x: pipe.reconstruct(x), split_tensors("test", preset=a.preset))
         eq4 = pipe.assembled_only()
@@ -270,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                            "eq4_bank_val_psnr": evaluate(lambda x: eq4.reconstruct(x),
                                                          split_tensors("val", preset=a.preset)),
                            "encoder_temperature": float(pipe.encoder.temperature.detach()),
-                           "stage_seconds": pipe.info.get("seconds"),
+                           "stage_seconds": pipe.info.get("seconds"), "command": command,
                            "cpu_seconds": _cpu()})  # fmt: skip
         return 0
     pipe, curve = train_srgb_unet(
@@ -278,12 +327,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         log=lambda r: print(json.dumps(r), flush=True),
     )  # fmt: skip
     pipe.info["curve"] = curve
-    pipe.save(a.out, dtype="float16")
+    pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
     test = evaluate(lambda x: pipe.reconstruct(x), split_tensors("test", preset=a.preset))
     write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps, "seed": a.seed,
                        "best_step": pipe.info["best_step"],
                        "val_psnr": max(c["val_psnr"] for c in curve), "test_psnr": test,
-                       "curve": curve})  # fmt: skip
+                       "curve": curve, "command": command, "cpu_seconds": _cpu()})  # fmt: skip
     return 0
 
 
