@@ -107,13 +107,14 @@ def _cpu() -> float:
 def train_srgb_unet(
     *, preset: str = "default", steps: int = 3000, seed: int = 0, val_every: int = 250,
     width: int = 16, depth: int = 4, batch_size: int = 8, crop: int = 96, lr: float = 1e-3,
-    init: str | Path | None = None, crop_seed: int | None = None,
+    init: str | Path | None = None, crop_seed: int | None = None, beta: float = 1.0,
     log: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Any, list[dict[str, Any]]]:  # fmt: skip
     """Train the ``srgb_unet`` pipeline's network as shipped; returns ``(pipeline, curve)``.
 
     ``init``: a saved ``srgb_unet`` folder to continue from (a second cosine cycle);
-    ``crop_seed``: seed of the crops (default ``seed``).  The pipeline returned holds the
+    ``crop_seed``: seed of the crops (default ``seed``); ``beta``: the weight of
+    ``1 - SSIM`` in Eq. 9 (0: plain L2, what PSNR measures).  The pipeline returned holds the
     weights of the best validation PSNR of the curve (its step in ``info["best_step"]``).
     """
     from rawkit.pipelines import get
@@ -142,7 +143,7 @@ def train_srgb_unet(
     for step in range(1, steps + 1):
         net.train()
         s, r, _ = crops(train, batch_size, crop, g)
-        loss = l2_ssim_loss(net(s), r, data_range=1.0)
+        loss = l2_ssim_loss(net(s), r, data_range=1.0, beta=beta)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -288,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--init", help="a saved folder of the same method to continue from")
     ap.add_argument("--crop-seed", type=int)
     ap.add_argument("--encoder-steps", type=int, default=100)
+    ap.add_argument("--beta", type=float, default=1.0, help="weight of 1 - SSIM in Eq. 9")
     ap.add_argument("--overwrite", action="store_true", help="replace a saved pipeline in --out")
     a = ap.parse_args(argv)
     if a.method == "evaluate":
@@ -324,13 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     pipe, curve = train_srgb_unet(
         preset=a.preset, steps=a.steps, seed=a.seed, lr=a.lr, init=a.init, crop_seed=a.crop_seed,
-        log=lambda r: print(json.dumps(r), flush=True),
+        beta=a.beta, log=lambda r: print(json.dumps(r), flush=True),
     )  # fmt: skip
     pipe.info["curve"] = curve
     pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
     test = evaluate(lambda x: pipe.reconstruct(x), split_tensors("test", preset=a.preset))
     write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps, "seed": a.seed,
-                       "best_step": pipe.info["best_step"],
+                       "lr": a.lr, "beta": a.beta, "best_step": pipe.info["best_step"],
                        "val_psnr": max(c["val_psnr"] for c in curve), "test_psnr": test,
                        "curve": curve, "command": command, "cpu_seconds": _cpu()})  # fmt: skip
     return 0
