@@ -565,6 +565,8 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.testing.strategies.patterns": "no arguments",
     "rawkit.testing.strategies.rgb_images": "no array input (names, settings, models, records)",
     # rawkit.weights.recipes
+    "rawkit.weights.recipes.bank_vs_full": "no array input (names, settings, models, records)",
+    "rawkit.weights.recipes.complete_card": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.run_full": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.split_tensors": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.crops": "no array input (names, settings, models, records)",

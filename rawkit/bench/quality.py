@@ -7,7 +7,11 @@ What it does (one call of :func:`run_quality`):
    (:data:`rawkit.data.SPLITS`), several pairs per photo, each with its own
    illuminant, white balance error, exposure, lens shading and noise (DESIGN.md,
    "Data").
-2. **Training** (:func:`train_methods`) on the train split: every method of
+2. **Training** (:func:`train_methods`) on the train split, or the **shipped weights**
+   (``shipped=True``, what ``rawkit bench quality`` runs unless ``--train``): a learned
+   row then uses the weights in ``rawkit/weights/`` (the default preset's pairs are those
+   the weights' cards report), and rows that no shipped weights give are left out.
+   When training, every method of
    ``config.methods`` is a registry name (:func:`rawkit.pipelines.available`); each
    of its ``variants`` (e.g. PriorRAW's Table 1 rows, the RBF colour features) is a
    row of its own, or the default config for a method without variants.  The
@@ -31,9 +35,11 @@ render at random instead.
 
 Presets (:data:`PRESETS`): ``"quick"`` (tiny images and networks, tens of optimiser
 steps: a smoke test in well under a minute), ``"demo"`` (what ``rawkit demo`` trains:
-about 5 minutes on 2 cores) and ``"default"`` (about 10-20 minutes on 2 cores, one
-intra-op thread: 20 train pairs at 256 pixels, 1,000 Adam steps of 8 random 64 x 64
-crops for every network, PriorRAW's 300 Alg. 1 steps and 5,000-entry bank).
+about 5 minutes on 2 cores), ``"default"`` (the benchmark split of
+:func:`rawkit.data.benchmark_pairs`: 80 train pairs at 256 pixels, 10 test pairs; with
+``--train`` about 10-20 minutes on 2 cores, one intra-op thread: 1,000 Adam steps of 8
+random 64 x 64 crops for every network, PriorRAW's 300 Alg. 1 steps and 5,000-entry
+bank) and ``"hard"`` (the same photos, every render drawn at random).
 
 :func:`format_quality_table` prints the records and the goals (PriorRAW at least 3 dB
 above the sRGB-only U-Net; at least the RBF metadata baseline; the bank within 0.5 dB

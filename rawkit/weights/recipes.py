@@ -39,7 +39,10 @@ from rawkit.losses import l2_ssim_loss
 from rawkit.metrics import psnr
 
 __all__ = [
+    "DATA_NOTE",
     "FULL_RECIPES",
+    "bank_vs_full",
+    "complete_card",
     "crops",
     "evaluate",
     "evaluate_shipped",
@@ -241,6 +244,84 @@ def evaluate_shipped(*, preset: str = "default", split: str = "test") -> dict[st
     return out
 
 
+def bank_vs_full(
+    *, preset: str = "default", split: str = "test", crop: int = 64, folder: str | Path | None = None
+) -> dict[str, float]:
+    """Eq. 4 over the Alg. 2 bank vs over every reference pixel (Table 1's "Pixel
+    Searching"), for the shipped PriorRAW (or the one in ``folder``).
+
+    Searching the full reference set (every packed pixel of the 80 training pairs,
+    about 1.7 million) costs ``N`` dot products per target pixel, so both are measured
+    on the central ``crop x crop`` sRGB window of each pair of ``split``: mean PSNR (dB)
+    of the assembled RAW alone (``eq4_bank``, ``eq4_full``) and of the full reconstructor
+    searching either (``priorraw_bank``, ``priorraw_full``; same windows).
+    """
+    from rawkit.pipelines import Pipeline, pretrained
+    from rawkit.pipelines.priorraw import assemble_raw, reference_set
+    from rawkit.pipelines.priorraw import reconstruct as reconstruct_priorraw
+
+    torch.set_num_threads(1)
+    pipe = pretrained("priorraw") if folder is None else Pipeline.load(folder)
+    full = reference_set(pipe.encoder, split_tensors("train", preset=preset))
+    wins = []
+    for srgb, packed, name in split_tensors(split, preset=preset):
+        h, w = srgb.shape[-2:]
+        y, x = (h - crop) // 4 * 2, (w - crop) // 4 * 2
+        wins.append((srgb[:, y : y + crop, x : x + crop],
+                     packed[:, y // 2 : (y + crop) // 2, x // 2 : (x + crop) // 2], name))  # fmt: skip
+    out = {"reference_pixels": float(len(full.raw)), "bank_entries": float(len(pipe.bank.raw))}
+    for key, search in (("bank", pipe.bank), ("full", full)):
+        out[f"eq4_{key}"] = evaluate(
+            lambda t, b=search: assemble_raw(t, encoder=pipe.encoder, bank=b, tile=crop), wins
+        )
+        out[f"priorraw_{key}"] = evaluate(
+            lambda t, b=search: reconstruct_priorraw(
+                t, model=pipe.net, encoder=pipe.encoder, bank=pipe.bank, search=b, tile=crop
+            ),
+            wins,
+        )
+    return out
+
+
+#: What every shipped card says of its data.
+DATA_NOTE = (
+    "benchmark camera nikon_d5100 (rawkit.data.benchmark_pairs, preset {preset!r}): train "
+    "split of rawkit.data.SPLITS (16 Kodak + 4 natural photos), 4 pairs per photo (80 pairs), "
+    "256 px long side; validation split 6 photos x 2 pairs, test split 5 photos x 2 pairs "
+    "(the test pairs of `rawkit bench quality --preset {preset}`)"
+)
+
+
+def complete_card(folder: str | Path, *, preset: str = "default") -> dict[str, Any]:
+    """Add to a saved folder's ``card.json`` what every card carries, measured on the
+    weights as saved (float16): ``val_psnr``/``test_psnr`` (mean dB, packed RAW), the
+    references on the same pairs (blind generic inverse, oracle), ``data`` and ``dtype``.
+    Returns the card.
+    """
+    from rawkit.data import generic_inverse, oracle_inverse
+    from rawkit.pipelines import Pipeline
+
+    path = Path(folder) / "card.json"
+    card = json.loads(path.read_text()) if path.is_file() else {}
+    pipe = Pipeline.load(folder)
+    refs: dict[str, float] = {}
+    for split in ("val", "test"):
+        pairs = benchmark_pairs(split, preset=preset)
+        tensors = [(torch.from_numpy(p.srgb), torch.from_numpy(p.packed), p.photo) for p in pairs]
+        if not pipe.stores_metadata:
+            card[f"{split}_psnr"] = evaluate(lambda x: pipe.reconstruct(x), tensors)
+        refs[f"generic_inverse_{split}"] = evaluate(
+            lambda x: generic_inverse(x.double(), camera=CAMERA).float(), tensors
+        )
+        refs[f"oracle_{split}"] = float(np.mean(
+            [float(psnr(oracle_inverse(p), p.packed, data_range=1.0)) for p in pairs]
+        ))  # fmt: skip
+    card.update(references_same_split=refs, data=DATA_NOTE.format(preset=preset),
+                dtype="float16", preset=preset)  # fmt: skip
+    write_card(folder, card)
+    return card
+
+
 #: The recipe of each shipped method (``rawkit train METHOD --preset full``): the
 #: arguments of :func:`main` before ``--out``.  Each card's ``command`` is this recipe.
 FULL_RECIPES: dict[str, tuple[str, ...]] = {
@@ -280,7 +361,8 @@ def _train_learned_metadata(*, preset: str, steps: int, seed: int) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m rawkit.weights.recipes srgb_unet --preset default ...``."""
     ap = argparse.ArgumentParser(prog="python -m rawkit.weights.recipes", description=__doc__)
-    ap.add_argument("method", choices=["srgb_unet", "priorraw", "learned_metadata", "evaluate"])
+    ap.add_argument("method", choices=["srgb_unet", "priorraw", "learned_metadata", "evaluate",
+                                       "bank-vs-full", "complete-card"])  # fmt: skip
     ap.add_argument("--preset", default="default", choices=["default", "hard"])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0)
@@ -295,6 +377,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.method == "evaluate":
         print(json.dumps(evaluate_shipped(preset=a.preset), indent=2))
         return 0
+    if a.method == "complete-card":
+        if a.out is None:
+            ap.error("--out (the saved folder) is required")
+        print(json.dumps(complete_card(a.out, preset=a.preset), indent=2))
+        return 0
+    if a.method == "bank-vs-full":
+        print(json.dumps(bank_vs_full(preset=a.preset, folder=a.init), indent=2))
+        return 0
     if a.out is None:
         ap.error("--out is required for training")
     command = "python -m rawkit.weights.recipes " + " ".join(
@@ -305,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
         write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps,
                            "seed": a.seed, "command": command, "cpu_seconds": _cpu()})  # fmt: skip
+        complete_card(a.out, preset=a.preset)
         return 0
     if a.method == "priorraw":
         pipe = train_priorraw(
@@ -323,6 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                            "encoder_temperature": float(pipe.encoder.temperature.detach()),
                            "stage_seconds": pipe.info.get("seconds"), "command": command,
                            "cpu_seconds": _cpu()})  # fmt: skip
+        complete_card(a.out, preset=a.preset)
         return 0
     pipe, curve = train_srgb_unet(
         preset=a.preset, steps=a.steps, seed=a.seed, lr=a.lr, init=a.init, crop_seed=a.crop_seed,
@@ -335,6 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                        "lr": a.lr, "beta": a.beta, "best_step": pipe.info["best_step"],
                        "val_psnr": max(c["val_psnr"] for c in curve), "test_psnr": test,
                        "curve": curve, "command": command, "cpu_seconds": _cpu()})  # fmt: skip
+    complete_card(a.out, preset=a.preset)
     return 0
 
 
