@@ -9,6 +9,12 @@ kernels, followed by a depth-to-space shuffle.  Each kernel is applied only wher
 belongs, which is why this is several times faster than convolving the full mosaic
 with every kernel and masking (what colour-demosaicing does).
 
+Bilinear on the CPU without autograd (float32/float64) runs as one compiled pass
+instead (``rawkit.cfa._kernels``: three mosaic rows in, the three colours of the middle
+row out, the same 2- and 4-tap means), which is memory bound like OpenCV's; the
+``conv2d`` path serves autograd, other devices and other dtypes, and the tests hold
+the two to each other.
+
 Border conventions (the only place the methods differ from colour-demosaicing,
 whose ``reflect`` padding is half-sample symmetric and so shifts the Bayer phase at
 the border, its issue #8):
