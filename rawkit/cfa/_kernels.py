@@ -4,10 +4,11 @@ Layout moves (pack/unpack), MIPI bit-packing and the bilinear demosaic are memor
 bound: a fused loop that reads each input byte once and writes each output byte once
 runs at the speed of ``np.copy``, which chains of strided torch ops cannot reach (each
 op is one more pass over memory, and torch's strided copies do not vectorise).  These
-loops are those single passes.  Every kernel works on a range of rows ``[r0, r1)`` so
-that :func:`rawkit.cfa._parallel.run_chunks` can hand bands of rows to worker threads
-(the kernels release the GIL; numba's own thread pool is not used, so nothing nests
-inside torch's OpenMP pool).
+loops are those single passes.  They run on one thread: a memory-bound pass gains
+little from a second one (neither does ``np.copy`` or OpenCV's Bayer conversion), and
+worker threads only lose time when other processes share the cores.  Every kernel
+works on a range of rows ``[r0, r1)`` and releases the GIL, so a caller may still
+split the rows over threads; numba's own thread pool is not used.
 
 Arrays come in as NumPy views of torch tensors (no copy).  Layout kernels see the
 values as unsigned integers of the same width, so they move the bits of any dtype

@@ -27,7 +27,6 @@ import torch
 
 from rawkit._checks import check_shape, check_tensor_like
 from rawkit._tensor import Array, empty_output, numpy_compat
-from rawkit.cfa._parallel import run_rows
 
 __all__ = ["BitDepth", "BIT_DEPTHS", "pack_bits", "unpack_bits"]
 
@@ -85,8 +84,7 @@ def _run(kernel_name: str, src: torch.Tensor, out: torch.Tensor, depth: int) -> 
     kernel = getattr(_kernels, kernel_name)
     cpu = torch.device("cpu")
     dst = out if out.device == cpu else torch.empty(out.shape, dtype=out.dtype)
-    seen = run_rows(kernel, src.shape[0], dst.shape[1] * dst.element_size(), src.cpu().numpy(),
-                    dst.numpy(), depth, device=cpu, threads=False)  # fmt: skip
+    seen = kernel(src.cpu().numpy(), dst.numpy(), depth, 0, src.shape[0])
     if dst is not out and not (isinstance(seen, int) and seen >> depth):
         out.copy_(dst)
     return seen

@@ -46,7 +46,6 @@ from rawkit._checks import (
     check_tensor_like,
 )
 from rawkit._tensor import Array, empty_output, numpy_compat
-from rawkit.cfa._parallel import run_rows
 from rawkit.cfa.pattern import Pattern, check_pattern
 
 __all__ = ["DemosaicMethod", "demosaic", "demosaic_bilinear", "demosaic_malvar"]
@@ -190,8 +189,7 @@ def _bilinear_compiled(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None
 
     The compiled loop of :mod:`rawkit.cfa._kernels` reads three mosaic rows and writes
     the three colours of the middle one, inner pixels by the fixed 2- and 4-tap means,
-    the one-pixel frame by the mean of the neighbours that exist; bands of rows run on
-    :func:`rawkit.cfa._parallel.run_rows`'s worker threads.  The ``conv2d`` path does
+    the one-pixel frame by the mean of the neighbours that exist.  The ``conv2d`` path does
     the same arithmetic with autograd and on other devices.
     """
     from rawkit.cfa import _kernels
@@ -199,8 +197,9 @@ def _bilinear_compiled(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None
     n, _, h, w = x.shape
     oy, ox = _RGGB_SHIFT[pattern]
     src = x.detach().reshape(n, h, w).numpy()
-    run_rows(_kernels.bilinear_rows, n * h, 3 * w * x.element_size(), src,
-             out.detach().numpy(), oy, ox, device=x.device)  # fmt: skip
+    # One thread: the pass is memory bound (as OpenCV's, which gains nothing from a second
+    # thread either), and worker threads only lose time on a loaded machine.
+    _kernels.bilinear_rows(src, out.detach().numpy(), oy, ox, 0, n * h)
 
 
 def _border_weights(pattern: str, h: int, w: int, like: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,6 @@ import torch
 
 from rawkit._checks import check_dtype, check_even_hw, check_shape, check_tensor_like
 from rawkit._tensor import Array, empty_output, numpy_compat
-from rawkit.cfa._parallel import run_rows
 from rawkit.cfa.pattern import Pattern, channel_sites, check_pattern
 
 __all__ = ["mosaic", "pack", "unpack"]
@@ -164,8 +163,7 @@ def pack(mosaic: Array, *, pattern: Pattern) -> Array:
         src = _as_bits(mosaic.reshape(n, h // 2, 2, w))
         dst = _as_bits(out.view(n, 4, h // 2, w // 2))
         lo, hi = _row_channels(pattern)
-        run_rows(_kernels.pack_rows, n * (h // 2), 2 * w * out.element_size(), src, dst, lo, hi,
-                 device=out.device, threads=False)  # fmt: skip
+        _kernels.pack_rows(src, dst, lo, hi, 0, n * (h // 2))
         return out
     src = mosaic[..., 0, :, :].reshape(*batch, h // 2, 2, w // 2, 2)
     _copy_sites(out, src, pattern, to_planes=True)
@@ -208,8 +206,7 @@ def unpack(packed: Array, *, pattern: Pattern) -> Array:
         src = _as_bits(packed.reshape(n, 4, h2, w2))
         dst = _as_bits(out.view(n, h2, 2, 2 * w2))
         lo, hi = _row_channels(pattern)
-        run_rows(_kernels.unpack_rows, n * h2, 4 * w2 * out.element_size(), src, dst, lo, hi,
-                 device=out.device, threads=False)  # fmt: skip
+        _kernels.unpack_rows(src, dst, lo, hi, 0, n * h2)
         return out
     tiles = out[..., 0, :, :].view(*batch, h2, 2, w2, 2)
     _copy_sites(packed, tiles, pattern, to_planes=False)

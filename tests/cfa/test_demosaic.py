@@ -215,16 +215,11 @@ def test_empty_batch(fn):
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-def test_bilinear_bands_match_conv2d_path(monkeypatch, pattern):
-    """The no-autograd path (bands of rows in cache) equals the conv2d path, borders included."""
-    import importlib
-
-    par = importlib.import_module("rawkit.cfa._parallel")
-
-    monkeypatch.setattr(par, "_BAND_BYTES", 3 * 14 * 8 * 3)  # bands of 3 rows
+def test_bilinear_compiled_path_matches_conv2d_path_at_two_threads(pattern):
+    """The no-autograd path (in inference mode, at 2 threads) equals the conv2d path, borders included."""
     m = torch.rand(2, 1, 18, 14, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     threads = torch.get_num_threads()
-    torch.set_num_threads(2)  # bands on the worker pool (rawkit.cfa._parallel)
+    torch.set_num_threads(2)
     try:
         with torch.inference_mode():
             fast = demosaic_bilinear(m, pattern=pattern)
