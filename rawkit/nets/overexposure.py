@@ -41,9 +41,13 @@ What the poster leaves open, and what rawkit chose (each said again where it app
 
   .. math:: D_{b} = G(x)\, B \odot e^{g_b} + r_b, \qquad b \in \{oe, noe\},
 
-  with a per-pixel, per-channel log-gain :math:`g_b` (clamped to ``[-4, 4]``) and an
-  offset :math:`r_b`, both from the branch's U-Net, whose last 1x1 convolution starts
-  at **zero**.  The untrained fusion is therefore exactly the analytic inverse, and
+  with a per-pixel, per-channel log-gain :math:`g_b = 1.5 \tanh(u_b / 1.5)` and an
+  offset :math:`r_b = 0.1 \tanh(v_b / 0.1)`, where :math:`(u_b, v_b)` is the branch
+  U-Net's output, whose last 1x1 convolution starts at **zero**.  The bounds (a gain
+  within :math:`e^{\pm 1.5}`, an offset within ``+-0.1``) keep a branch from blowing
+  up on inputs larger than its training crops, where a U-Net whose receptive field
+  exceeds the crop meets pixels that never saw the padding (measured: an unbounded
+  head trained on 64-pixel crops returned values up to 38 on a 192 x 128 image).  The untrained fusion is therefore exactly the analytic inverse, and
   training only learns what it misses: a gain (the unknown exposure and white
   balance are multiplicative in a linear RAW) and a small offset (the camera look's
   tone curve).  Inside the clipped region :math:`B` sits at the clipping level and
@@ -109,8 +113,9 @@ RESOLUTIONS: tuple[str, ...] = ("half", "full")
 #: What a branch predicts: the demosaiced RAW itself, or a correction of the blind generic inverse.
 BranchBase = Literal["none", "generic"]
 BRANCH_BASES: tuple[str, ...] = ("none", "generic")
-#: Bound of the residual branches' log-gain (a factor of e**4 ~ 55 either way).
-_MAX_LOG_GAIN = 4.0
+#: Bounds of the residual branches' log-gain (a factor of e**1.5 ~ 4.5 either way) and offset.
+_MAX_LOG_GAIN = 1.5
+_MAX_OFFSET = 0.1
 
 # Burt & Adelson's 5-tap binomial filter (1, 4, 6, 4, 1) / 16, applied separably.
 _BINOMIAL = (1.0 / 16, 4.0 / 16, 6.0 / 16, 4.0 / 16, 1.0 / 16)
@@ -409,8 +414,10 @@ class FusionOutput(NamedTuple):
 class _Branch(nn.Module):
     """One branch: sRGB ``(B, 3, H, W)`` -> demosaiced RAW ``(B, 3, H, W)``.
 
-    Without a base: a sigmoid head, values in (0, 1).  With a base ``B``: six linear
-    outputs ``(g, r)`` whose 1x1 head starts at zero, ``B * exp(clamp(g)) + r``.
+    Without a base: a sigmoid head, values in (0, 1).  With a base ``B``: six outputs
+    ``(u, v)`` whose 1x1 head starts at zero, ``B * exp(a tanh(u / a)) + c tanh(v / c)``
+    with ``a = 1.5``, ``c = 0.1``: identity at zero with unit slope, and bounded, so
+    that a branch met with an input unlike its training crops cannot blow up.
     """
 
     def __init__(
@@ -435,7 +442,8 @@ class _Branch(nn.Module):
         y = cast(torch.Tensor, self.shuffle(self.unet(srgb)))
         if base is None:
             return y
-        g, r = y[:, :3].clamp(-_MAX_LOG_GAIN, _MAX_LOG_GAIN), y[:, 3:]
+        g = _MAX_LOG_GAIN * torch.tanh(y[:, :3] / _MAX_LOG_GAIN)
+        r = _MAX_OFFSET * torch.tanh(y[:, 3:] / _MAX_OFFSET)
         return base * torch.exp(g) + r
 
 

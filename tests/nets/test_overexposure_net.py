@@ -224,12 +224,25 @@ def test_net_rejects_bad_settings_and_inputs():
 
 
 def test_residual_branch_is_a_gain_and_offset_of_the_base():
-    """D = B exp(g) + r: with the head's bias set to g = log 2 and r = 0.01 (weights zero),
-    every branch output is 2 B + 0.01, computed here from the base by hand."""
+    """D = B exp(1.5 tanh(u / 1.5)) + 0.1 tanh(v / 0.1): with the head's weights zero and
+    its bias set so that the gain is 2 and the offset 0.01 (inverting the bounds by hand),
+    every branch output is 2 B + 0.01."""
     net = _net(resolution="full")
+    u, v = 1.5 * np.arctanh(np.log(2.0) / 1.5), 0.1 * np.arctanh(0.01 / 0.1)
     with torch.no_grad():
-        net.oe.unet.head.bias.copy_(torch.tensor([np.log(2.0)] * 3 + [0.01] * 3))
+        net.oe.unet.head.bias.copy_(torch.tensor([u] * 3 + [v] * 3))
     x = torch.rand(1, 3, 6, 8)
     out = net(x)
     torch.testing.assert_close(out.oe, 2 * out.base + 0.01, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(out.noe, out.base, rtol=0, atol=0)
+
+
+def test_residual_branch_is_bounded():
+    """However large the head's output, the gain stays within e**+-1.5 and the offset within 0.1."""
+    net = _net()
+    with torch.no_grad():
+        net.oe.unet.head.bias.copy_(torch.tensor([100.0] * 12 + [100.0] * 12))
+        net.noe.unet.head.bias.copy_(torch.tensor([-100.0] * 12 + [-100.0] * 12))
+    out = net(torch.rand(1, 3, 8, 8))
+    assert bool((out.oe <= out.base * np.exp(1.5) + 0.1 + 1e-6).all())
+    assert bool((out.noe >= out.base * np.exp(-1.5) - 0.1 - 1e-6).all())
