@@ -160,6 +160,36 @@ def test_config_round_trip_and_checks():
         oe.OverexposureConfig(crop=21)
     with pytest.raises(ValueError, match="softness"):
         oe.OverexposureConfig(threshold=0.5, softness=0.5)
+    with pytest.raises(ValueError, match="base"):
+        oe.OverexposureConfig(base="oracle")
+    with pytest.raises(ValueError, match="camera"):
+        oe.OverexposureConfig(camera="canon")
+    with pytest.raises(TypeError, match="oe_crops"):
+        oe.OverexposureConfig(oe_crops="yes")
+
+
+def test_the_posters_plain_branches_still_train(pair):
+    """base="none", oe_crops=False: sigmoid branches on shared random crops, no exposure gain."""
+    cfg = oe.OverexposureConfig(
+        width=4, depth=1, steps=2, batch_size=2, crop=32, base="none", oe_crops=False
+    )
+    pipe = oe.OverexposurePipeline.fit(
+        [pair, oe.overexpose(pair, fraction=0.2)], cfg, progress=False
+    )
+    assert pipe.info["oe_crops"] is False and pipe.info["gain_fit_images"] == 0
+    assert "base" not in pipe.branches(pair.srgb)
+    out = pipe.reconstruct(pair.srgb)
+    assert out.shape == pair.packed.shape and ((out > 0) & (out < 1)).all()
+
+
+def test_fit_learns_the_exposure_gain(fitted, pair):
+    """The ridge-fitted gain is set by fit (non-zero weights) and follows the images'
+    exposure: the overexposed twin of a pair gets a smaller gain than the pair."""
+    net = fitted.net
+    assert bool((net.gain_weights != 0).any())
+    bright = oe.overexpose(pair, fraction=0.2)
+    g = net.log_gain(torch.from_numpy(np.stack([pair.srgb, bright.srgb])))
+    assert float(g[1]) < float(g[0])
 
 
 def test_fit_rejects_crops_larger_than_the_images(pair):
