@@ -251,7 +251,7 @@ def bank_vs_full(
     Searching"), for the shipped PriorRAW (or the one in ``folder``).
 
     Searching the full reference set (every packed pixel of the 80 training pairs,
-    about 1.7 million) costs ``N`` dot products per target pixel, so both are measured
+    904,704 on the default preset) costs ``N`` dot products per target pixel, so both are measured
     on the central ``crop x crop`` sRGB window of each pair of ``split``: mean PSNR (dB)
     of the assembled RAW alone (``eq4_bank``, ``eq4_full``) and of the full reconstructor
     searching either (``priorraw_bank``, ``priorraw_full``; same windows).
