@@ -263,3 +263,60 @@ def bilinear_rows(m, out, oy, ox, r0, r1):  # type: ignore[no-untyped-def]
             _bilinear_pixel(mn, on, y, x, oy, ox)
         for x in range(x0 + 2 * ((x1 - x0 + 1) // 2), w):
             _bilinear_pixel(mn, on, y, x, oy, ox)
+
+
+# --- Malvar-He-Cutler (2004) ------------------------------------------------------------
+
+
+@_jit
+def _malvar_chroma(a, b, c, d, e, x):  # type: ignore[no-untyped-def]
+    """At a red or blue site (padded column ``x``; rows ``a..e`` from two above to two
+    below): green (Fig. 2 "G at R/B") and the other chroma colour (diagonal)."""
+    cross = (b[x] + d[x]) + (c[x - 1] + c[x + 1])
+    far = (a[x] + e[x]) + (c[x - 2] + c[x + 2])
+    diag = (b[x - 1] + b[x + 1]) + (d[x - 1] + d[x + 1])
+    g = (4.0 * c[x] + 2.0 * cross - far) * 0.125
+    other = (6.0 * c[x] + 2.0 * diag - 1.5 * far) * 0.125
+    return g, other
+
+
+@_jit
+def _malvar_green(a, b, c, d, e, x):  # type: ignore[no-untyped-def]
+    """At a green site: the chroma colour of its row (horizontal neighbours) and the
+    one of its column (vertical neighbours)."""
+    diag = (b[x - 1] + b[x + 1]) + (d[x - 1] + d[x + 1])
+    row = (5.0 * c[x] + 4.0 * (c[x - 1] + c[x + 1]) - (c[x - 2] + c[x + 2]) - diag
+           + 0.5 * (a[x] + e[x])) * 0.125  # fmt: skip
+    col = (5.0 * c[x] + 4.0 * (b[x] + d[x]) - (a[x] + e[x]) - diag
+           + 0.5 * (c[x - 2] + c[x + 2])) * 0.125  # fmt: skip
+    return row, col
+
+
+@_jit
+def malvar_rows(p, out, oy, ox, r0, r1):  # type: ignore[no-untyped-def]
+    """Rows ``[r0, r1)`` (over ``N * H``) of the Malvar demosaic ``out (N, 3, H, W)`` of the
+    mosaic padded by two pixels on every side, ``p (N, H + 4, W + 4)``.
+
+    ``(oy, ox)`` as in :func:`bilinear_rows`.  The padding (whole-sample symmetric, which
+    keeps the CFA phase) makes every pixel an inner one.
+    """
+    h, w = out.shape[2], out.shape[3]
+    for r in range(r0, r1):
+        n, y = r // h, r % h
+        a, b, c, d, e = p[n, y], p[n, y + 1], p[n, y + 2], p[n, y + 3], p[n, y + 4]
+        red_row = ((y + oy) & 1) == 0  # a row of R sites (in RGGB terms)
+        own = out[n, 0, y] if red_row else out[n, 2, y]
+        other = out[n, 2, y] if red_row else out[n, 0, y]
+        g = out[n, 1, y]
+        xc = (y + oy + ox) & 1  # column parity of the chroma sites of this row
+        if xc == 1:  # a green site first
+            own[0], other[0] = _malvar_green(a, b, c, d, e, 2)
+            g[0] = c[2]
+        for x in range(xc, w - 1, 2):  # chroma site at x, green site at x + 1
+            g[x], other[x] = _malvar_chroma(a, b, c, d, e, x + 2)
+            own[x] = c[x + 2]
+            own[x + 1], other[x + 1] = _malvar_green(a, b, c, d, e, x + 3)
+            g[x + 1] = c[x + 3]
+        if xc == 1:  # a chroma site last
+            g[w - 1], other[w - 1] = _malvar_chroma(a, b, c, d, e, w + 1)
+            own[w - 1] = c[w + 1]

@@ -9,11 +9,11 @@ kernels, followed by a depth-to-space shuffle.  Each kernel is applied only wher
 belongs, which is why this is several times faster than convolving the full mosaic
 with every kernel and masking (what colour-demosaicing does).
 
-Bilinear on the CPU without autograd (float32/float64) runs as one compiled pass
-instead (``rawkit.cfa._kernels``: three mosaic rows in, the three colours of the middle
-row out, the same 2- and 4-tap means), which is memory bound like OpenCV's; the
-``conv2d`` path serves autograd, other devices and other dtypes, and the tests hold
-the two to each other.
+On the CPU without autograd (float32/float64) both run as one compiled pass instead
+(``rawkit.cfa._kernels``: three mosaic rows in for bilinear, five for Malvar, the three
+colours of the middle row out, the same taps), which is memory bound like OpenCV's;
+the ``conv2d`` path serves autograd, other devices and other dtypes, and the tests
+hold the two to each other.
 
 Border conventions (the only place the methods differ from colour-demosaicing,
 whose ``reflect`` padding is half-sample symmetric and so shifts the Bayer phase at
@@ -184,18 +184,24 @@ def _site_planes(x: torch.Tensor) -> torch.Tensor:
 _RGGB_SHIFT = {"RGGB": (0, 0), "GRBG": (0, 1), "GBRG": (1, 0), "BGGR": (1, 1)}
 
 
-def _bilinear_compiled(x: torch.Tensor, pattern: str, out: torch.Tensor) -> None:
-    """Bilinear demosaic ``(N, 1, H, W) -> out (N, 3, H, W)`` in one pass (no autograd).
+def _compiled(x: torch.Tensor, pattern: str, method: str, out: torch.Tensor) -> None:
+    """Bilinear or Malvar demosaic ``(N, 1, H, W) -> out (N, 3, H, W)`` in one pass (no autograd).
 
-    The compiled loop of :mod:`rawkit.cfa._kernels` reads three mosaic rows and writes
-    the three colours of the middle one, inner pixels by the fixed 2- and 4-tap means,
-    the one-pixel frame by the mean of the neighbours that exist.  The ``conv2d`` path does
-    the same arithmetic with autograd and on other devices.
+    The compiled loops of :mod:`rawkit.cfa._kernels` read three (bilinear) or five
+    (Malvar, of the mosaic padded as the ``conv2d`` path pads it) mosaic rows and write
+    the three colours of the middle one; bilinear's one-pixel frame is the mean of the
+    neighbours that exist.  The ``conv2d`` path does the same arithmetic with autograd
+    and on other devices.
     """
     from rawkit.cfa import _kernels
 
     n, _, h, w = x.shape
     oy, ox = _RGGB_SHIFT[pattern]
+    if method == "malvar":
+        padded = F.pad(x.detach(), (2, 2, 2, 2), mode="reflect")  # as the conv2d path
+        src = padded.reshape(n, h + 4, w + 4).numpy()
+        _kernels.malvar_rows(src, out.detach().numpy(), oy, ox, 0, n * h)
+        return
     src = x.detach().reshape(n, h, w).numpy()
     # One thread: the pass is memory bound (as OpenCV's, which gains nothing from a second
     # thread either), and worker threads only lose time on a loaded machine.
@@ -232,13 +238,12 @@ def _linear_demosaic(mosaic: torch.Tensor, pattern: str, method: str) -> torch.T
     *batch, _, h, w = mosaic.shape
     x = mosaic.reshape(-1, 1, h, w)
     if (
-        method == "bilinear"
-        and x.device.type == "cpu"
+        x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
         and not (x.requires_grad and torch.is_grad_enabled())
     ):
         out = empty_output((*batch, 3, h, w), like=mosaic)
-        _bilinear_compiled(x, pattern, out.view(-1, 3, h, w))
+        _compiled(x, pattern, method, out.view(-1, 3, h, w))
         return out
     weight = _plane_weights(pattern, method).to(dtype=x.dtype, device=x.device)
     if method == "malvar":

@@ -199,6 +199,19 @@ def test_bilinear_autograd_path_equals_fast_path(pattern, shape):
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("shape", [(1, 4, 4), (1, 4, 10), (2, 1, 6, 4), (3, 1, 12, 8)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_malvar_autograd_path_equals_fast_path(pattern, shape, dtype):
+    """Malvar's compiled CPU path (no autograd) against its conv2d path (autograd), borders included."""
+    m = torch.rand(*shape, dtype=dtype, generator=torch.Generator().manual_seed(2))
+    fast = demosaic_malvar(m, pattern=pattern)
+    slow = demosaic_malvar(m.clone().requires_grad_(True), pattern=pattern).detach()
+    tol = 1e-14 if dtype == torch.float64 else 1e-6
+    torch.testing.assert_close(fast, slow, rtol=0, atol=tol)
+    assert fast.dtype == dtype
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
 def test_bilinear_compiled_path_float32_and_strided_views(pattern):
     """float32 and a transposed (non-contiguous) batch through the compiled path."""
     m = torch.rand(3, 1, 10, 8, generator=torch.Generator().manual_seed(5))
