@@ -253,7 +253,7 @@ def _cases() -> dict[str, Case]:
         "rawkit.prior.bank.PriorBank": Case(
             prior.PriorBank, (), {"features": _f32(4, 4), "srgb": _f32(4, 3), "raw": _f32(4, 4)},
             arrays=("features", "srgb", "raw")),
-        "rawkit.isp.pipeline.ISPParams": Case(
+        "rawkit.isp.params.ISPParams": Case(
             isp.ISPParams, (), {"wb_gains": torch.tensor([2.0, 1.0, 1.5]), "xyz_to_cam": cam.color_matrix()},
             arrays=(("wb_gains", VECTOR), ("xyz_to_cam", VECTOR))),
         # ---- nets (functions)
@@ -421,8 +421,8 @@ NO_TENSOR_INPUT: dict[str, str] = {
     # rawkit.isp.noise
     "rawkit.isp.noise.sample_noise_levels": "no array input (names, settings, models, records)",
     # rawkit.isp.pipeline
-    "rawkit.isp.pipeline.default_params": "no array input (names, settings, models, records)",
-    "rawkit.isp.pipeline.random_params": "no array input (names, settings, models, records)",
+    "rawkit.isp.params.default_params": "no array input (names, settings, models, records)",
+    "rawkit.isp.params.random_params": "no array input (names, settings, models, records)",
     # rawkit.metrics
     "rawkit.metrics.AIM22Score": "settings/result record: no array fields",
     "rawkit.metrics.ImageScore": "settings/result record: no array fields",
