@@ -77,11 +77,11 @@ from rawkit.pipelines._overexposure_split import (
     mask_scores,
     overexpose,
 )
+from rawkit.pipelines.base import Pipeline, PipelineConfig, register, setting
 
 # Public here (documented, listed and tested as this module's): their home is private.
 for _f in (clipped_fraction, mask_scores, overexpose):
     _f.__module__ = __name__
-from rawkit.pipelines.base import Pipeline, PipelineConfig, register, setting
 
 __all__ = [
     "DEMOSAICERS",
@@ -441,14 +441,14 @@ class OverexposurePipeline(Pipeline):
         self._check_fitted()
         x = torch.as_tensor(np.asarray(srgb, dtype=np.float32))
         with torch.no_grad():
-            out = self.net(x.to(self.device))
+            out = self.net(x.to(self.device), tile=self.config.crop)
         keys = ("mask", "oe", "noe", "fused") + (("base",) if out.base is not None else ())
         return {k: to_numpy(getattr(out, k).cpu()) for k in keys}
 
     def _reconstruct(self, srgb: torch.Tensor, *, metadata: bytes | None) -> torch.Tensor:
-        fused = self.net(srgb).fused.clamp(
-            0.0, 1.0
-        )  # the RAW's range (residual heads are unbounded)
+        # branches on crop-sized windows (OverexposureFusionNet.forward); clamped to the
+        # RAW's range (the residual heads are not bounded to it)
+        fused = self.net(srgb, tile=self.config.crop).fused.clamp(0.0, 1.0)
         return cast(torch.Tensor, remosaic_pack(fused, pattern=self.config.pattern))  # type: ignore[arg-type]
 
     def state_tensors(self) -> dict[str, torch.Tensor]:

@@ -246,3 +246,19 @@ def test_residual_branch_is_bounded():
     out = net(torch.rand(1, 3, 8, 8))
     assert bool((out.oe <= out.base * np.exp(1.5) + 0.1 + 1e-6).all())
     assert bool((out.noe >= out.base * np.exp(-1.5) - 0.1 - 1e-6).all())
+
+
+def test_windowed_branches_blend_back_to_the_whole():
+    """Branches run on overlapping windows: a position-independent branch (zero heads:
+    the base itself) comes back unchanged, and a window as large as the image is the
+    whole-image call bit for bit."""
+    net = _net()
+    x = torch.rand(1, 3, 22, 30)
+    whole = net(x)
+    tiled = net(x, tile=8)
+    torch.testing.assert_close(tiled.fused, whole.base, rtol=0, atol=1e-6)
+    plain = _net(base="none")
+    assert torch.equal(plain(x, tile=30).fused, plain(x).fused)
+    assert not torch.equal(plain(x, tile=8).fused, plain(x).fused)  # windows do differ
+    with pytest.raises(ValueError, match="tile"):
+        net(x, tile=7)
