@@ -174,6 +174,8 @@ def run_overexposure_bench(
     rec["cpu_seconds_overexposure"] = time.process_time() - c
     methods = {
         "srgb_unet": lambda s: predict(s, unet, tile=512),
+        # the U-Net in crop-sized windows too, as the fusion's branches run (fair to both)
+        "srgb_unet_windowed": lambda s: predict(s, unet, tile=crop, overlap=crop // 4),
         "overexposure": lambda s: pipe.reconstruct(s),
         "generic_inverse": lambda s: generic_inverse(s.astype(np.float64), camera=_CAMERA),
     }
@@ -183,9 +185,11 @@ def run_overexposure_bench(
             rec[f"{name}/{split}"] = {
                 k: float(np.nanmean([s[k] for s in scores])) for k in scores[0]
             }
-    o, u = rec["overexposure/overexposed"], rec["srgb_unet/overexposed"]
-    rec["goal_gain_inside_db"] = o["psnr_in"] - u["psnr_in"]
-    rec["goal_gain_outside_db"] = o["psnr_out"] - u["psnr_out"]
+    # against the better of the U-Net's two inferences, column by column
+    o = rec["overexposure/overexposed"]
+    u = [rec["srgb_unet/overexposed"], rec["srgb_unet_windowed/overexposed"]]
+    rec["goal_gain_inside_db"] = o["psnr_in"] - max(v["psnr_in"] for v in u)
+    rec["goal_gain_outside_db"] = o["psnr_out"] - max(v["psnr_out"] for v in u)
     rec["goal_met"] = bool(rec["goal_gain_inside_db"] >= 1.0 and rec["goal_gain_outside_db"] >= 0)
     return rec, pipe
 
