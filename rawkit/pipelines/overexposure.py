@@ -43,6 +43,11 @@ pieces it is built from:
   exposure gain fitted by ridge regression on the training images before the
   branches train (zero-initialised heads: the untrained fusion is that inverse).
   ``base="none"`` gives the poster's plain branches.
+* *Inference.*  ``reconstruct`` runs the branches on ``crop``-sized windows
+  overlapping by a quarter (:meth:`rawkit.nets.OverexposureFusionNet.forward`,
+  ``tile``), while the mask, the generic inverse and its exposure gain see the whole
+  image (or each tile of ``reconstruct(tile=...)``): U-Nets trained on small crops
+  behave worse on whole images (measured, see the method's ``forward``).
 """
 
 from __future__ import annotations
