@@ -173,9 +173,10 @@ def _train_full(args: argparse.Namespace, *, parser_defaults: bool) -> int:
     if out.exists() and not out.is_dir():
         raise CLIError(f"-o/--out: {out} exists and is not a folder")
     check_writable(out / CONFIG_FILE, overwrite=args.overwrite)
-    print(f"training {args.method} by its shipped recipe: {' '.join(FULL_RECIPES[args.method])}")
+    module, recipe = FULL_RECIPES[args.method]
+    print(f"training {args.method} by its shipped recipe: python -m {module} {' '.join(recipe)}")
     run_full(args.method, out, overwrite=args.overwrite)
-    print(f"saved the {args.method} pipeline and its card.json to {out}")
+    print(f"saved the {args.method} pipeline to {out}")
     return 0
 
 

@@ -324,29 +324,36 @@ def complete_card(folder: str | Path, *, preset: str = "default") -> dict[str, A
     return card
 
 
-#: The recipe of each shipped method (``rawkit train METHOD --preset full``): the
-#: arguments of :func:`main` before ``--out``.  Each card's ``command`` is this recipe.
-FULL_RECIPES: dict[str, tuple[str, ...]] = {
-    "srgb_unet": ("srgb_unet", "--preset", "default", "--steps", "2000", "--lr", "5e-4",
-                  "--seed", "0"),
-    "priorraw": ("priorraw", "--preset", "default", "--encoder-steps", "100", "--steps",
-                 "2000", "--lr", "5e-4", "--seed", "0"),
-    "learned_metadata": ("learned_metadata", "--preset", "default", "--steps", "4000",
-                         "--seed", "0"),
+#: The recipe of each shipped method (``rawkit train METHOD --preset full``): the module
+#: whose command line trains it and its arguments (the output folder is added).  Each
+#: card's ``command`` is this recipe.
+FULL_RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "srgb_unet": ("rawkit.weights.recipes", ("srgb_unet", "--preset", "default", "--steps",
+                  "2000", "--lr", "5e-4", "--seed", "0")),
+    "priorraw": ("rawkit.weights.recipes", ("priorraw", "--preset", "default",
+                 "--encoder-steps", "100", "--steps", "2000", "--lr", "5e-4", "--seed", "0")),
+    "learned_metadata": ("rawkit.weights.recipes", ("learned_metadata", "--preset", "default",
+                         "--steps", "4000", "--seed", "0")),
+    "overexposure": ("rawkit.bench.overexposure", ("--steps", "3000", "--fusion-width", "12")),
 }  # fmt: skip
+#: The option that names the output folder, per recipe module.
+_OUT_OPTION = {"rawkit.weights.recipes": "--out", "rawkit.bench.overexposure": "--save"}
 
 
 def run_full(name: str, out: str | Path, *, overwrite: bool = False) -> Path:
-    """Train ``name`` by its shipped recipe (:data:`FULL_RECIPES`) into ``out`` with a card.
+    """Train ``name`` by its shipped recipe (:data:`FULL_RECIPES`) into ``out``.
 
     Raises:
         ValueError: no recipe for ``name``.
         FileExistsError: ``out`` holds a saved pipeline and ``overwrite`` is false.
     """
+    import importlib
+
     if name not in FULL_RECIPES:
         raise ValueError(f"name: expected one of {sorted(FULL_RECIPES)}, got {name!r}")
-    argv = [*FULL_RECIPES[name], "--out", str(out)] + (["--overwrite"] if overwrite else [])
-    main(argv)
+    module, args = FULL_RECIPES[name]
+    argv = [*args, _OUT_OPTION[module], str(out)] + (["--overwrite"] if overwrite else [])
+    importlib.import_module(module).main(argv)
     return Path(out)
 
 
