@@ -125,9 +125,12 @@ def _train(args: argparse.Namespace) -> int:
 
     cls = get(args.method)
     if getattr(args, "preset", None) == "full":
-        chosen = [n for n in cls.Config.field_names() if getattr(args, f"cfg_{n}", None) is not None]
+        chosen = [
+            n for n in cls.Config.field_names() if getattr(args, f"cfg_{n}", None) is not None
+        ]
         return _train_full(
-            args, parser_defaults=not chosen and not getattr(args, "variant", None) and args.seed == 0
+            args,
+            parser_defaults=not chosen and not getattr(args, "variant", None) and args.seed == 0,
         )
     config = _config_from_args(cls, args)  # bad settings fail here, before any data is made
     out = Path(args.out)
@@ -256,7 +259,9 @@ def _bench_quality(args: argparse.Namespace) -> int:
     print(format_quality_table(records))
     if not args.train:
         shown = {r.method for r in records}
-        left = [k for k in method_configs(args.preset, _methods_arg(args.methods)) if k not in shown]
+        left = [
+            k for k in method_configs(args.preset, _methods_arg(args.methods)) if k not in shown
+        ]
         if left:
             print(f"\nrows without shipped weights, left out: {', '.join(left)} "
                   "(--train trains every row at the preset's equal budget)")  # fmt: skip
@@ -361,7 +366,6 @@ def _metadata(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     from rawkit.bench.quality import QualityConfig
     from rawkit.pipelines import available, get
-
     from rawkit.weights.recipes import FULL_RECIPES
 
     data = QualityConfig(name="train")  # the synthetic-data defaults, written once there

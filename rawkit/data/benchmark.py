@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rawkit._checks import check_choice, check_seed
-from rawkit.data.photos import SPLITS, photo_names
+from rawkit.data.photos import photo_names
 from rawkit.data.presets import DATA_PRESETS
 from rawkit.data.synth import SyntheticPair, resolve_camera, synthesize
 from rawkit.isp import CameraModel
@@ -100,6 +100,7 @@ def benchmark_pairs(
         max_side: photos are shrunk to this longer side.
 
     Example:
+        >>> from rawkit.data import SPLITS
         >>> p = benchmark_pairs("test", per_photo=1, max_side=32)
         >>> len(p) == len(SPLITS["test"]), p[0].photo
         (True, 'kodim05')

@@ -34,10 +34,18 @@ from rawkit.engine import (
     load_training_state,
     train,
 )
-from rawkit.nets.encoder import PixelSearchEncoder, ResidualBlock
 from rawkit.nets.base import BASES, GenericInverseBase
+from rawkit.nets.encoder import PixelSearchEncoder, ResidualBlock
 from rawkit.nets.fagdn import FAGDN, GLA, ConfidenceHead, FAGDNOutput
 from rawkit.nets.metadata_codec import MetadataCodecNet
+from rawkit.nets.overexposure import (
+    FusionOutput,
+    OverexposureFusionNet,
+    fuse,
+    laplacian_pyramid,
+    laplacian_pyramid_loss,
+    remosaic_pack,
+)
 from rawkit.nets.priorraw import (
     ABLATIONS,
     Ablation,
@@ -47,14 +55,6 @@ from rawkit.nets.priorraw import (
     PriorRAWOutput,
     assemble_prior,
     distance_map,
-)
-from rawkit.nets.overexposure import (
-    FusionOutput,
-    OverexposureFusionNet,
-    fuse,
-    laplacian_pyramid,
-    laplacian_pyramid_loss,
-    remosaic_pack,
 )
 from rawkit.nets.unet import HEADS, OUTPUTS, Head, Output, UNet, count_parameters
 

@@ -65,7 +65,9 @@ class GenericInverseBase(nn.Module):
     def __init__(self, *, camera: str) -> None:
         super().__init__()
         if not isinstance(camera, str):
-            raise TypeError(f"camera: expected a built-in camera's name, got {type(camera).__name__}")
+            raise TypeError(
+                f"camera: expected a built-in camera's name, got {type(camera).__name__}"
+            )
         self._model = resolve_camera(camera)  # raises on an unknown name
         self.camera = camera
 

@@ -24,8 +24,8 @@ from rawkit._checks import check_choice, check_int, check_seed
 from rawkit.data.pairs import Pair
 from rawkit.engine import LossFn, TrainHistory, distributed_context, train
 from rawkit.isp import BUILTIN_CAMERAS
-from rawkit.nets import BASES
 from rawkit.losses import l2_ssim_loss
+from rawkit.nets import BASES
 from rawkit.pipelines.base import PipelineConfig, setting
 
 __all__ = [

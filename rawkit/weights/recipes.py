@@ -124,7 +124,7 @@ def train_srgb_unet(
 
     torch.set_num_threads(1)
     train, val = split_tensors("train", preset=preset), split_tensors("val", preset=preset)
-    cls = get("srgb_unet")
+    cls: Any = get("srgb_unet")
     pipe = cls(
         cls.Config(width=width, depth=depth, steps=steps, batch_size=batch_size, crop=crop, lr=lr)
     )
@@ -193,7 +193,7 @@ def train_priorraw(
     torch.set_num_threads(1)
     pairs = PairSet.from_any(split_tensors("train", preset=preset))
     if init is not None:
-        p = Pipeline.load(init)
+        p: Any = Pipeline.load(init)
         c = p.config
         res = train_reconstructor(pairs, encoder=p.encoder, bank=p.bank, ablation=c.ablation,
                                   model=p.net, steps=steps, batch_size=c.batch_size, crop=c.crop,
@@ -202,9 +202,14 @@ def train_priorraw(
         p.net = res.model.eval()
         p.config = c.replace(steps=c.steps + steps)
         return p
-    cls = get("priorraw")
+    cls: Any = get("priorraw")
     cfg = cls.Config(
-        encoder_steps=encoder_steps, steps=steps, batch_size=8, crop=96, width=16, depth=4,
+        encoder_steps=encoder_steps,
+        steps=steps,
+        batch_size=8,
+        crop=96,
+        width=16,
+        depth=4,
         lr=lr,
     )
     return cls.fit(pairs, cfg, seed=seed, progress=progress)
@@ -234,18 +239,22 @@ def evaluate_shipped(*, preset: str = "default", split: str = "test") -> dict[st
         data_range=1.0)) for p in syn]))  # fmt: skip
     nn = get("nn_search").fit(split_tensors("train", preset=preset), progress=False)
     out["nn_search"] = evaluate(lambda x: nn.reconstruct(x), pairs)
-    for name in ("srgb_unet", "priorraw"):
-        pipe = pretrained(name)
-        out[name] = evaluate(lambda x, pipe=pipe: pipe.reconstruct(x), pairs)
-        if name == "priorraw":
-            out["priorraw_eq4_bank"] = evaluate(
-                lambda x, pipe=pipe: assemble_raw(x, encoder=pipe.encoder, bank=pipe.bank), pairs
-            )
+    unet: Any = pretrained("srgb_unet")
+    prior: Any = pretrained("priorraw")
+    out["srgb_unet"] = evaluate(lambda x: unet.reconstruct(x), pairs)
+    out["priorraw"] = evaluate(lambda x: prior.reconstruct(x), pairs)
+    out["priorraw_eq4_bank"] = evaluate(
+        lambda x: assemble_raw(x, encoder=prior.encoder, bank=prior.bank), pairs
+    )
     return out
 
 
 def bank_vs_full(
-    *, preset: str = "default", split: str = "test", crop: int = 64, folder: str | Path | None = None
+    *,
+    preset: str = "default",
+    split: str = "test",
+    crop: int = 64,
+    folder: str | Path | None = None,
 ) -> dict[str, float]:
     """Eq. 4 over the Alg. 2 bank vs over every reference pixel (Table 1's "Pixel
     Searching"), for the shipped PriorRAW (or the one in ``folder``).
@@ -261,7 +270,7 @@ def bank_vs_full(
     from rawkit.pipelines.priorraw import reconstruct as reconstruct_priorraw
 
     torch.set_num_threads(1)
-    pipe = pretrained("priorraw") if folder is None else Pipeline.load(folder)
+    pipe: Any = pretrained("priorraw") if folder is None else Pipeline.load(folder)
     full = reference_set(pipe.encoder, split_tensors("train", preset=preset))
     wins = []
     for srgb, packed, name in split_tensors(split, preset=preset):
@@ -271,15 +280,17 @@ def bank_vs_full(
                      packed[:, y // 2 : (y + crop) // 2, x // 2 : (x + crop) // 2], name))  # fmt: skip
     out = {"reference_pixels": float(len(full.raw)), "bank_entries": float(len(pipe.bank.raw))}
     for key, search in (("bank", pipe.bank), ("full", full)):
-        out[f"eq4_{key}"] = evaluate(
-            lambda t, b=search: assemble_raw(t, encoder=pipe.encoder, bank=b, tile=crop), wins
-        )
-        out[f"priorraw_{key}"] = evaluate(
-            lambda t, b=search: reconstruct_priorraw(
+
+        def eq4(t: torch.Tensor, b: Any = search) -> Any:
+            return assemble_raw(t, encoder=pipe.encoder, bank=b, tile=crop)
+
+        def whole(t: torch.Tensor, b: Any = search) -> Any:
+            return reconstruct_priorraw(
                 t, model=pipe.net, encoder=pipe.encoder, bank=pipe.bank, search=b, tile=crop
-            ),
-            wins,
-        )
+            )
+
+        out[f"eq4_{key}"] = evaluate(eq4, wins)
+        out[f"priorraw_{key}"] = evaluate(whole, wins)
     return out
 
 
@@ -362,7 +373,7 @@ def _train_learned_metadata(*, preset: str, steps: int, seed: int) -> Any:
     from rawkit.pipelines import get
 
     torch.set_num_threads(1)
-    cls = get("learned_metadata")
+    cls: Any = get("learned_metadata")
     pairs = PairSet.from_any(split_tensors("train", preset=preset))
     return cls.fit(pairs, cls.Config(steps=steps), seed=seed)
 
