@@ -342,7 +342,7 @@ FULL_RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "srgb_unet": ("rawkit.weights.recipes", ("srgb_unet", "--preset", "default", "--steps",
                   "2000", "--lr", "5e-4", "--seed", "0")),
     "priorraw": ("rawkit.weights.recipes", ("priorraw", "--preset", "default",
-                 "--encoder-steps", "100", "--steps", "2000", "--lr", "5e-4", "--seed", "0")),
+                 "--encoder-steps", "350", "--steps", "2000", "--lr", "5e-4", "--seed", "0")),
     "learned_metadata": ("rawkit.weights.recipes", ("learned_metadata", "--preset", "default",
                          "--steps", "4000", "--seed", "0")),
     "overexposure": ("rawkit.bench.overexposure", ("--steps", "3000", "--fusion-width", "12")),
