@@ -380,7 +380,7 @@ class PriorRAWNet(nn.Module):
         use_prior, use_confidence, use_nonlocal: the ablation switches (module notes).
         base: ``"none"`` (the paper: a sigmoid head, output in ``(0, 1)``) or
             ``"generic_inverse"``: the output is the blind generic inverse of ``camera``
-            plus a linear, zero-initialised head, clipped to ``[0, 1]``
+            plus a linear, zero-initialised head, clipped to ``[0, 1]`` in eval mode
             (:mod:`rawkit.nets.base`; rawkit's choice).
         camera: the built-in camera of ``base="generic_inverse"`` (else ``None``).
         chunk_size: target pixels per chunk in Eq. 4 (``None``: automatic).

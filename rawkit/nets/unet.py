@@ -303,8 +303,8 @@ class UNet(nn.Module):
         head: ``"sigmoid"`` or ``None`` (linear output).
         base: ``"none"``, or ``"generic_inverse"``: the output is the blind generic
             inverse of ``camera`` plus the network's linear, zero-initialised head,
-            clipped to ``[0, 1]`` (:mod:`rawkit.nets.base`; needs ``output="packed"``
-            and ``head=None``).
+            clipped to ``[0, 1]`` in eval mode (:mod:`rawkit.nets.base`; needs
+            ``output="packed"`` and ``head=None``).
         camera: the built-in camera of ``base="generic_inverse"`` (else ``None``).
         seed: if given, initialise the weights from ``torch.manual_seed(seed)`` without
             changing the global generator; ``None`` draws from the global generator

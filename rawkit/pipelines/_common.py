@@ -150,7 +150,7 @@ class CropTrainingConfig(PipelineConfig):
     base: str = setting(
         "generic_inverse",
         "what the network's output is added to: the blind generic inverse of the camera "
-        "(rawkit's choice; the sum is clipped to the RAW's [0, 1]) or none (the papers' "
+        "(rawkit's choice; at inference the sum is clipped to the RAW's [0, 1]) or none (the papers' "
         "sigmoid head)",
         choices=BASES,
     )
