@@ -304,7 +304,7 @@ def train_methods(
 
     With ``shipped=True`` the rows of a method that ships weights
     (:func:`rawkit.pipelines.pretrained`) use them instead of training (see
-    :func:`_shipped_row`), and its rows that no shipped weights give are left out (named
+    ``_shipped_row``), and its rows that no shipped weights give are left out (named
     in ``TrainedMethods.skipped``): shipped and briefly trained networks are not compared
     in one table.  Methods that ship nothing (the references, NN search's index) are
     fitted as usual.

@@ -61,7 +61,7 @@ What the poster leaves open, and what rawkit chose (each said again where it app
   weights :math:`w` fitted by ridge regression when the pipeline trains (a buffer,
   zero until then).  An sRGB image does not say which exposure it was rendered
   with, and crops cannot tell an overexposed image from a normal one; whole-image
-  statistics can, in part.  It is computed on what :meth:`forward` is given: the
+  statistics can, in part.  It is computed on what ``forward`` is given: the
   whole image, or each tile when the pipeline reconstructs tile by tile.
 * **Seeds**: the OE branch is initialised from ``seed``, the NOE branch from
   ``seed + 1``.
@@ -106,6 +106,7 @@ for _f in (laplacian_pyramid, laplacian_pyramid_loss):
 __all__ = [
     "BRANCH_BASES",
     "RESOLUTIONS",
+    "BranchBase",
     "FusionOutput",
     "OverexposureFusionNet",
     "Resolution",
