@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -157,6 +157,8 @@ class CropTrainingConfig(PipelineConfig):
     camera: str = setting(
         "nikon_d5100", "built-in camera whose generic inverse is the base", choices=BUILTIN_CAMERAS
     )
+
+    V2_DEFAULTS: ClassVar[dict[str, Any]] = {"base": "none"}  # the papers' sigmoid heads
 
     def net_base(self) -> dict[str, Any]:
         """The ``base``/``camera`` arguments of the network these settings build."""

@@ -37,8 +37,9 @@ inverses) set ``tileable = False``.
 
 Both files are written atomically (:func:`rawkit.io.atomic_write`), the weights first,
 so a folder with a ``pipeline.json`` is complete.  Version 3 added the networks'
-``base`` setting (:mod:`rawkit.nets.base`); a version-2 folder loads with ``base="none"``,
-the only kind of network it could hold.
+``base`` settings (:mod:`rawkit.nets.base`); a version-2 folder loads with what it implied
+(``PipelineConfig.V2_DEFAULTS``: ``base="none"``, the papers' heads; the video pipeline's
+``base="warped"``, the paper's formulation).
 
 Example:
     >>> import dataclasses, torch
@@ -624,8 +625,8 @@ class Pipeline(abc.ABC):
         if cls is not Pipeline and not issubclass(klass, cls):
             raise ValueError(f"folder: {d} holds a {name!r} pipeline, not a {cls.name!r} one")
         values = dict(doc["config"])
-        if doc["format_version"] == 2 and "base" in klass.Config.field_names():
-            values.setdefault("base", "none")  # version 2 knew only the papers' sigmoid head
+        if doc["format_version"] == 2:  # settings added since, as version 2 implied them
+            values = {**klass.Config.V2_DEFAULTS, **values}
         config = klass.Config.from_dict(values)
         tensors = read_weights(d, doc)
         inst = klass(config)

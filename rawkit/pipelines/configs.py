@@ -14,7 +14,7 @@ import functools
 import json
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from rawkit._checks import check_bool, check_int, check_number, check_positive
 
@@ -120,6 +120,10 @@ class PipelineConfig:
     def field_names(cls) -> tuple[str, ...]:
         """The names of the settings."""
         return tuple(f.name for f in dataclasses.fields(cls))
+
+    #: Settings that a saved folder of format version 2 implied for fields it does not
+    #: have (fields added later whose new default would change what the weights mean).
+    V2_DEFAULTS: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def from_dict(cls: type[C], values: Mapping[str, Any]) -> C:

@@ -53,7 +53,7 @@ pieces it is built from:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple, cast
+from typing import Any, ClassVar, NamedTuple, cast
 
 import numpy as np
 import torch
@@ -285,6 +285,8 @@ def _positive_int(v: Any, name: str, minimum: int = 1, even: bool = False) -> No
 @dataclasses.dataclass(frozen=True)
 class OverexposureConfig(PipelineConfig):
     """Settings of :class:`OverexposurePipeline` (module notes for the choices)."""
+
+    V2_DEFAULTS: ClassVar[dict[str, Any]] = {"base": "none"}  # the poster's plain branches
 
     pattern: str = setting(
         "RGGB", "the camera's Bayer pattern (ground-truth demosaic and re-mosaic)", choices=PATTERNS

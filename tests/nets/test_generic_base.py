@@ -68,3 +68,16 @@ def test_version_2_folder_loads_with_the_sigmoid_head(tmp_path):
     assert back.config.base == "none" and back.net.head_kind == "sigmoid"
     x = np.random.default_rng(0).random((3, 16, 16), dtype=np.float32)
     np.testing.assert_array_equal(back.reconstruct(x), pipe.reconstruct(x))
+
+
+def test_every_pipelines_version_2_defaults_are_valid_settings():
+    from rawkit.pipelines import available, get
+
+    for name in available():
+        cfg = get(name).Config
+        assert set(cfg.V2_DEFAULTS) <= set(cfg.field_names()), name
+        built = cfg.from_dict(dict(cfg.V2_DEFAULTS))  # valid values (choices checked)
+        for k, v in cfg.V2_DEFAULTS.items():
+            assert getattr(built, k) == v
+    assert get("video").Config.V2_DEFAULTS == {"base": "warped"}
+    assert get("srgb_unet").Config.V2_DEFAULTS == {"base": "none"}

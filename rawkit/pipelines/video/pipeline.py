@@ -40,6 +40,8 @@ class VideoConfig(PipelineConfig):
     notes); ``base="warped"`` is the paper's formulation.
     """
 
+    V2_DEFAULTS: ClassVar[dict[str, Any]] = {"base": "warped"}  # folders saved before "keyframe"
+
     base: str = setting(
         "keyframe",
         "starting point of each frame: the inverse ISP calibrated on the last stored RAW "
