@@ -307,7 +307,7 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.bench.quality.method_configs": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.quality_goals": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.reconstruct_all": "no array input (names, settings, models, records)",
-    "rawkit.bench.quality.reconstruction_peak_memory": "no array input (names, settings, models, records)",
+    "rawkit.bench.memory.reconstruction_peak_memory": "no array input (names, settings, models, records)",
     "rawkit.bench.quality.run_quality": "paths and settings, no array (readers: tests/io/test_fuzz_readers.py)",
     "rawkit.data.benchmark.synthetic_pairs": "no array input (names, settings, models, records)",
     "rawkit.data.benchmark.benchmark_pairs": "no array input (names, settings, models, records)",

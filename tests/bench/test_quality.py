@@ -97,7 +97,7 @@ def test_unknown_preset():
 
 
 def test_peak_memory_is_measured_in_a_subprocess():
-    from rawkit.bench.quality import reconstruction_peak_memory
+    from rawkit.bench.memory import reconstruction_peak_memory
 
     m = reconstruction_peak_memory(96, 160, tile=64, overlap=16, bank_size=50)
     assert m["height"] == 96 and m["output_mb"] == pytest.approx(4 * 48 * 80 * 4 / 2**20)
