@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _video_common import TINY, video_fixture, write_cli_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rawkit.cfa import mosaic, pack
-from rawkit.data import synthesize_video
 from rawkit.isp import lens_shading_gain, smoothstep, srgb_oetf, srgb_to_camera_matrix, unprocess
 from rawkit.metrics import psnr
 from rawkit.nets import FAGDN
@@ -25,12 +25,7 @@ from rawkit.pipelines.video import (
     video_pairs,
 )
 
-TINY = {"width": 4, "depth": 2, "patch": 2, "confidence_width": 4, "crop": 44, "batch_size": 2}
-
-
-@pytest.fixture(scope="module")
-def video():  # type: ignore[no-untyped-def]
-    return synthesize_video("kodim19", n_frames=5, motion="mixed", seed=3, size=(64, 96))
+video = video_fixture("kodim19", motion="mixed", seed=3, size=(64, 96))
 
 
 def _render(a: np.ndarray, s: float, lin: torch.Tensor, pattern: str) -> torch.Tensor:
@@ -191,17 +186,8 @@ def test_variants_are_valid_configs_and_training_uses_the_base(video) -> None:  
 
 def test_cli_without_weights_runs_the_calibrated_base(video, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from rawkit.cli import main
-    from rawkit.io import write_dng, write_image
 
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    for t in range(3):
-        write_image(frames / f"{t}.png", video.srgb[t], bit_depth=8)
-    cam = video.camera
-    first = write_dng(
-        tmp_path / "first.dng", video.raw[0], pattern=video.pattern, black_level=cam.black_level,
-        white_level=cam.white_level, as_shot_neutral=[1.0, 1.0, 1.0], color_matrix=cam.xyz_to_cam,
-    )  # fmt: skip
+    frames, first = write_cli_inputs(video, tmp_path)
     out = tmp_path / "out"
     args = ["derender-video", str(frames), "--first", str(first), "-o", str(out), "--format", "npy"]
     assert main(args) == 0

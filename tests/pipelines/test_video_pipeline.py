@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from _video_common import TINY, video_fixture, write_cli_inputs
 
-from rawkit.data import synthesize_video
 from rawkit.flow import warp_packed
 from rawkit.io import FileFormatError, write_image
 from rawkit.nets import FAGDN
@@ -27,12 +27,7 @@ from rawkit.pipelines.video import (
     video_pairs,
 )
 
-TINY = {"width": 4, "depth": 2, "patch": 2, "confidence_width": 4, "crop": 44, "batch_size": 2}
-
-
-@pytest.fixture(scope="module")
-def video():  # type: ignore[no-untyped-def]
-    return synthesize_video("astronaut", n_frames=5, motion="pan", seed=0, size=(48, 64))
+video = video_fixture("astronaut", motion="pan", seed=0, size=(48, 64))
 
 
 # ----------------------------------------------------------------------- keyframes
@@ -216,19 +211,11 @@ def test_quality_over_time_and_plot(tmp_path: Path) -> None:
 
 def test_cli_derender_video(video, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     from rawkit.cli import main
-    from rawkit.io import read_raw, write_dng
+    from rawkit.io import read_raw
 
     cfg = VideoConfig(steps=1, **TINY)
     VideoPipeline.fit(video_pairs([video]), cfg, seed=0, progress=False).save(tmp_path / "pipe")
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    for t in range(3):
-        write_image(frames / f"{t}.png", video.srgb[t], bit_depth=8)
-    cam = video.camera
-    first = write_dng(
-        tmp_path / "first.dng", video.raw[0], pattern=video.pattern, black_level=cam.black_level,
-        white_level=cam.white_level, as_shot_neutral=[1.0, 1.0, 1.0], color_matrix=cam.xyz_to_cam,
-    )  # fmt: skip
+    frames, first = write_cli_inputs(video, tmp_path)
     out = tmp_path / "out"
     args = [
         str(frames),
