@@ -72,6 +72,12 @@ _TAU_MIN, _TAU_MAX = 1e-5, 10.0
 _BLOCK_GAIN, _BLOCK_CONST = 1.0, 1.0
 
 
+def _conv_params(conv: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias of a convolution built with a bias (for in-place initialisation)."""
+    assert isinstance(conv, nn.Conv2d) and conv.bias is not None
+    return conv.weight, conv.bias
+
+
 class ResidualBlock(nn.Module):
     """``x + conv(act(conv(x)))`` followed by LeakyReLU(0.2): a basic ResNet block
     without normalisation layers, ``(B, C, H, W) -> (B, C, H, W)``."""
@@ -184,28 +190,28 @@ class PixelSearchEncoder(nn.Module):
     @torch.no_grad()
     def _init_blocks(self) -> None:
         """The block initialisation of the module notes (called under ``seeded_init``)."""
-        stem = self.stem[0]
-        stem.weight[:3].zero_()
-        stem.bias[:3].zero_()
+        stem_w, stem_b = _conv_params(self.stem[0])
+        stem_w[:3].zero_()
+        stem_b[:3].zero_()
         for c in range(3):
-            stem.weight[c, c, 1, 1] = 1.0
+            stem_w[c, c, 1, 1] = 1.0
         for block in [self.stem[2], *self.body]:
             block.conv2.weight.zero_()
             block.conv2.bias.zero_()
-        down = self.down[0]
-        down.weight[:12].zero_()
-        down.bias[:12].zero_()
+        down_w, down_b = _conv_params(self.down[0])
+        down_w[:12].zero_()
+        down_b[:12].zero_()
         for c in range(3):
             for dy in range(2):
                 for dx in range(2):
-                    down.weight[4 * c + 2 * dy + dx, c, 1 + dy, 1 + dx] = 1.0
-        proj = self.project
-        proj.weight.mul_(1e-3)
-        proj.bias.zero_()
-        proj.weight[:13].zero_()
+                    down_w[4 * c + 2 * dy + dx, c, 1 + dy, 1 + dx] = 1.0
+        proj_w, proj_b = _conv_params(self.project)
+        proj_w.mul_(1e-3)
+        proj_b.zero_()
+        proj_w[:13].zero_()
         for i in range(12):
-            proj.weight[i, i, 0, 0] = _BLOCK_GAIN
-        proj.bias[12] = _BLOCK_CONST
+            proj_w[i, i, 0, 0] = _BLOCK_GAIN
+        proj_b[12] = _BLOCK_CONST
 
     @property
     def temperature(self) -> torch.Tensor:
