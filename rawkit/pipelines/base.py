@@ -574,10 +574,10 @@ class Pipeline(abc.ABC):
             "info": jsonable(self.info, "info"),
         }
         d.mkdir(parents=True, exist_ok=True)
-        with atomic_write(files[0], overwrite=overwrite) as f:
-            f.write(blob)
-        with atomic_write(files[1], overwrite=overwrite) as f:
-            f.write((json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
+        with atomic_write(files[0], overwrite=overwrite) as out:
+            out.write(blob)
+        with atomic_write(files[1], overwrite=overwrite) as out:
+            out.write((json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
         return d
 
     def _checked_state(self) -> dict[str, torch.Tensor]:
