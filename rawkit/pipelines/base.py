@@ -305,6 +305,8 @@ class Pipeline(abc.ABC):
     Config: ClassVar[type[PipelineConfig]]
     learned: ClassVar[bool] = True
     stores_metadata: ClassVar[bool] = False
+    #: ``fit`` takes ``val_data`` (validation curve, best weights kept).
+    validates: ClassVar[bool] = False
     description: ClassVar[str] = ""
     tileable: ClassVar[bool] = True
     tile: ClassVar[int] = 512
@@ -377,6 +379,7 @@ class Pipeline(abc.ABC):
         *,
         seed: int = 0,
         progress: bool = True,
+        val_data: Any = None,
     ) -> P:
         """Build a pipeline from ``config`` (default: ``cls.Config()``) and train it.
 
@@ -387,22 +390,36 @@ class Pipeline(abc.ABC):
             config: the settings.
             seed: seeds every random choice (initialisation, crops, clustering).
             progress: tqdm progress bars.
+            val_data: validation pairs (what ``train_data`` takes), for the pipelines
+                whose class says ``validates``: the whole-image PSNR on them is measured
+                during training (``info["curve"]``) and the weights of the best
+                validation PSNR are kept (``info["best_step"]``).
 
         Returns:
             The trained pipeline.
 
         Raises:
-            TypeError, ValueError: bad data, config or seed (before any training).
+            TypeError, ValueError: bad data, config or seed (before any training);
+                ``val_data`` for a pipeline that does not validate.
         """
         seed = check_seed(seed)
         progress = check_bool(progress, "progress")
         inst = cls(config)
         if train_data is None and cls.learned:
             raise ValueError(f"train_data: {cls.name} learns from data, got None")
+        if val_data is not None and not cls.validates:
+            raise ValueError(
+                f"val_data: {cls.name} does not validate during training; expected None, "
+                f"got {type(val_data).__name__}"
+            )
         data = None if train_data is None else PairSet.from_any(train_data)
+        val = None if val_data is None else PairSet.from_any(val_data)
         inst.check_training_data(data)
         if data is not None:
-            inst._fit(data, seed=seed, progress=progress)
+            if val is None:
+                inst._fit(data, seed=seed, progress=progress)
+            else:
+                inst._fit(data, seed=seed, progress=progress, val=val)  # type: ignore[call-arg]
         inst.info.setdefault("seed", seed)
         inst.fitted = True
         return inst

@@ -296,3 +296,31 @@ def test_reconstruct_with_another_search_set():
         want = net(x[None], None, BankTensors.from_bank(bank), assembled=(fs, fr))[0]
     torch.testing.assert_close(searched, want, rtol=1e-5, atol=1e-6)
     assert not torch.allclose(searched, base)
+
+
+def test_validation_curve_keeps_the_best_weights():
+    pairs, enc, bank = _pairs(n=3), _encoder().requires_grad_(False), _bank()
+    val = _pairs(n=2, seed=5)
+    kw = dict(width=8, depth=1, steps=7, batch_size=2, crop=24, seed=0, progress=False, lr=0.5)
+    res = priorraw.train_reconstructor(
+        pairs, encoder=enc, bank=bank, val_data=val, val_every=2, **kw
+    )
+    assert [v["step"] for v in res.history.val] == [2, 4, 6, 7]
+    best = max(res.history.val, key=lambda v: v["psnr"])
+    assert best["step"] != 7  # a too-high rate: the last weights are not the best
+    # recompute the validation PSNR of the returned weights, independently of the trainer:
+    # whole images through the tiled inference, PSNR from its definition
+    mse = [
+        float(((priorraw.reconstruct(p.srgb, model=res.model, encoder=enc, bank=bank,
+                                     tile=64).clamp(0, 1) - p.packed) ** 2).mean())
+        for p in val
+    ]  # fmt: skip
+    got = float(np.mean([10 * np.log10(1 / m) for m in mse]))
+    assert got == pytest.approx(max(v["psnr"] for v in res.history.val), abs=1e-4)
+    # the fit records the curve; a pipeline that does not validate refuses val_data
+    pipe = PriorRAW.fit(pairs, TINY, progress=False, val_data=val)
+    assert pipe.info["curve"][-1]["step"] == TINY.steps and pipe.info["best_step"] >= 1
+    from rawkit.pipelines import get
+
+    with pytest.raises(ValueError, match="val_data: nn_search does not validate"):
+        get("nn_search").fit(pairs, val_data=val, progress=False)

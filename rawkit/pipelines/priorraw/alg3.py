@@ -42,9 +42,10 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from rawkit._checks import check_choice
+from rawkit._checks import check_choice, check_int
 from rawkit._tensor import Array
 from rawkit.data.pairs import PairSet
+from rawkit.metrics import psnr
 from rawkit.nets import (
     ABLATIONS,
     BankTensors,
@@ -164,6 +165,8 @@ def train_reconstructor(
     device: torch.device | str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    val_data: Any = None,
+    val_every: int = 250,
 ) -> TrainResult:
     r"""Alg. 3: train PriorRAW's reconstructor with the loss of Eq. 9.
 
@@ -198,6 +201,14 @@ def train_reconstructor(
             (:mod:`rawkit.nets.base`): the generic inverse of the built-in ``camera``
             (rawkit's default) or ``"none"`` (the paper's sigmoid head; ``camera``
             ignored).
+        val_data: validation pairs (whole images; :class:`rawkit.data.PairSet` or what
+            it takes), or None.  Every ``val_every`` steps (and at the end) the PSNR
+            (dB, packed RAW, ``data_range=1``, output clipped to [0, 1]) of the whole
+            image, its Eq. 4 map assembled from ``bank`` as at inference, is averaged
+            over them (``history.val``, key ``"psnr"``), and the network returned holds
+            the weights of the best of these validations (its step:
+            ``max(history.val, key=lambda v: v["psnr"])["step"]``).
+        val_every: steps between validations.
 
     Returns:
         :class:`~rawkit.pipelines.TrainResult` with the trained :class:`PriorRAWNet`.
@@ -218,6 +229,8 @@ def train_reconstructor(
         )  # fmt: skip
     elif not isinstance(model, PriorRAWNet):
         raise TypeError(f"model: expected a rawkit.nets.PriorRAWNet, got {type(model).__name__}")
+    val_pairs = None if val_data is None else PairSet.from_any(val_data)
+    val_every = check_int(val_every, "val_every", minimum=1)
     dev = _device_of(device, model)
     crop_len = crops_length(steps, batch_size)
     RandomCrops(pairs, crop=crop, length=crop_len, seed=seed)  # checks crop before any work
@@ -256,18 +269,75 @@ def train_reconstructor(
         extras = {"fs": [m[:3].cpu() for m in both], "fr": [m[3:].cpu() for m in both]}
     crops = RandomCrops(pairs, crop=crop, length=crop_len, seed=seed, extras=extras)
 
-    def step(net: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+    def forward(net: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
         if "fs" in batch:
-            pred = net(batch["srgb"], None, bank_t, assembled=(batch["fs"], batch["fr"]))
-        else:
-            pred = net(batch["srgb"])
-        return loss_of(pred, batch["packed"])  # Eq. 9
+            return net(batch["srgb"], None, bank_t, assembled=(batch["fs"], batch["fr"]))  # type: ignore[no-any-return]
+        return net(batch["srgb"])  # type: ignore[no-any-return]
 
-    return train_on_crops(
+    def step(net: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+        return loss_of(forward(net, batch), batch["packed"])  # Eq. 9
+
+    if val_pairs is None:
+        return train_on_crops(
+            model, step, crops, steps=steps, batch_size=batch_size, lr=lr, schedule=schedule,
+            seed=seed, device=dev, checkpoint_dir=checkpoint_dir, progress=progress,
+            desc=f"Alg. 3 {model.ablation}",
+        )  # fmt: skip
+    val_set = _ValImages(val_pairs, enc if model.use_prior else None, bank_t, dev)
+    keep = _KeepBest(model, len(val_set))
+
+    def val_fn(net: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        v = psnr(forward(net, batch).clamp(0, 1), batch["packed"], data_range=1.0)
+        keep.add(v)
+        return {"psnr": v}  # type: ignore[dict-item]
+
+    res = train_on_crops(
         model, step, crops, steps=steps, batch_size=batch_size, lr=lr, schedule=schedule,
         seed=seed, device=dev, checkpoint_dir=checkpoint_dir, progress=progress,
-        desc=f"Alg. 3 {model.ablation}",
+        desc=f"Alg. 3 {model.ablation}", val_data=val_set, val_fn=val_fn, val_every=val_every,
     )  # fmt: skip
+    keep.restore()
+    return res
+
+
+class _ValImages(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """Whole validation images (batches of one), their Eq. 4 maps assembled once."""
+
+    def __init__(self, pairs: PairSet, enc: Any, bank_t: Any, dev: torch.device) -> None:
+        self.items = []
+        for p in pairs:
+            item = {"srgb": torch.as_tensor(p.srgb), "packed": torch.as_tensor(p.packed)}
+            if enc is not None:
+                m = torch.as_tensor(assemble_raw(p.srgb, encoder=enc, bank=bank_t, which="both", device=dev))
+                item |= {"fs": m[:3].cpu(), "fr": m[3:].cpu()}
+            self.items.append(item)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.items[i]
+
+
+class _KeepBest:
+    """Collects one validation's per-image PSNRs; keeps a copy of the weights of the
+    best mean so far and restores it at the end."""
+
+    def __init__(self, model: nn.Module, n: int) -> None:
+        self.model, self.n, self.scores = model, n, []  # type: list[float]
+        self.best: tuple[float, dict[str, torch.Tensor]] | None = None
+
+    def add(self, v: torch.Tensor) -> None:
+        self.scores += [float(x) for x in v.reshape(-1)]
+        if len(self.scores) >= self.n:
+            mean = sum(self.scores) / len(self.scores)
+            self.scores = []
+            if self.best is None or mean > self.best[0]:
+                self.best = (mean, {k: t.detach().clone() for k, t in self.model.state_dict().items()})
+
+    def restore(self) -> None:
+        if self.best is not None:
+            self.model.load_state_dict(self.best[1])
 
 
 def reconstruct(

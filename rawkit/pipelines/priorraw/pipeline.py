@@ -99,6 +99,7 @@ class PriorRAW(Pipeline):
     name = "priorraw"
     Config = PriorRAWConfig
     learned = True
+    validates = True
     description = "PriorRAW: RAW from sRGB with a prior bank, no per-image metadata (Alg. 1-3)"
     variants: ClassVar[Mapping[str, Mapping[str, Any]]] = TABLE1
     config: PriorRAWConfig
@@ -153,7 +154,12 @@ class PriorRAW(Pipeline):
         shared[key] = copy.deepcopy(out)
         return out
 
-    def _fit(self, data: PairSet, *, seed: int, progress: bool) -> None:
+    def _fit(
+        self, data: PairSet, *, seed: int, progress: bool, val: PairSet | None = None
+    ) -> None:
+        """Alg. 1-3 in turn; with ``val``, Alg. 3 is validated every 250 steps
+        (``info["curve"]``: step, ``val_psnr``) and keeps its best weights
+        (``info["best_step"]``)."""
         c = self.config
         k1 = ("encoder", seed, *(getattr(c, n) for n in _ALG1))
         k2 = ("bank", *k1[1:], *(getattr(c, n) for n in _ALG2))
@@ -181,12 +187,23 @@ class PriorRAW(Pipeline):
             folds = self._stage(data, ("fold_banks", *k2[1:], c.holdout_folds),
                                 lambda: self._fold_banks(enc, data, seed=seed, progress=progress))  # fmt: skip
         if c.ablation != "assembled":
-            self.net = self._stage(data, k3, lambda: train_reconstructor(
-                data, encoder=enc, bank=bank, image_banks=folds, ablation=c.ablation, width=c.width,
-                depth=c.depth, heads=c.heads, steps=c.steps, batch_size=c.batch_size,
-                crop=c.crop, lr=c.lr, schedule=c.schedule, alpha=c.alpha, beta=c.beta,
-                seed=seed, progress=progress, **c.net_base(),
-            ).model)  # fmt: skip
+
+            def alg3() -> Any:
+                res = train_reconstructor(
+                    data, encoder=enc, bank=bank, image_banks=folds, ablation=c.ablation,
+                    width=c.width, depth=c.depth, heads=c.heads, steps=c.steps,
+                    batch_size=c.batch_size, crop=c.crop, lr=c.lr, schedule=c.schedule,
+                    alpha=c.alpha, beta=c.beta, seed=seed, progress=progress, val_data=val,
+                    **c.net_base(),
+                )  # fmt: skip
+                if val is not None:
+                    curve = [{"step": int(v["step"]), "val_psnr": v["psnr"]} for v in res.history.val]
+                    self.info["curve"] = curve
+                    self.info["best_step"] = max(curve, key=lambda v: v["val_psnr"])["step"]
+                return res.model
+
+            # a validated run keeps its best weights: not shared with unvalidated fits
+            self.net = alg3() if val is not None else self._stage(data, k3, alg3)
             self.net.eval()  # type: ignore[union-attr]
         self.encoder, self.bank = enc, bank
         self._on_device.clear()
