@@ -73,6 +73,21 @@ def _home_module(package: types.ModuleType, name: str, obj: Any) -> str:
     ):
         return module
     # data and type aliases: the submodule whose source assigns the name
+    return _assigning_module(package, name) or package.__name__
+
+
+def _owner_package(obj: Any) -> str | None:
+    """The documented package that defines a class or function (None for data)."""
+    module = getattr(obj, "__module__", None)
+    if not (inspect.isclass(obj) or inspect.isroutine(obj)) or not isinstance(module, str):
+        return None
+    packages = [p for _, ps in PAGES.values() for p in ps]
+    owners = [p for p in packages if module == p or module.startswith(p + ".")]
+    return max(owners, key=len) if owners else None
+
+
+def _assigning_module(package: types.ModuleType, name: str) -> str | None:
+    """The package or first submodule whose source assigns ``name`` (None if none does)."""
     pattern = re.compile(rf"^{re.escape(name)}\s*(:[^=\n]*)?=", re.MULTILINE)
     candidates = [package.__name__]
     if hasattr(package, "__path__"):
@@ -86,34 +101,12 @@ def _home_module(package: types.ModuleType, name: str, obj: Any) -> str:
             continue
         if pattern.search(source):
             return candidate
-    return package.__name__
-
-
-def _owner_package(obj: Any) -> str | None:
-    """The documented package that defines a class or function (None for data)."""
-    module = getattr(obj, "__module__", None)
-    if not (inspect.isclass(obj) or inspect.isroutine(obj)) or not isinstance(module, str):
-        return None
-    packages = [p for _, ps in PAGES.values() for p in ps]
-    owners = [p for p in packages if module == p or module.startswith(p + ".")]
-    return max(owners, key=len) if owners else None
+    return None
 
 
 def _assigned_in(package: types.ModuleType, name: str) -> bool:
     """Whether the package or one of its submodules assigns ``name`` (defines it)."""
-    pattern = re.compile(rf"^{re.escape(name)}\s*(:[^=\n]*)?=", re.MULTILINE)
-    candidates = [package.__name__]
-    if hasattr(package, "__path__"):
-        candidates += [
-            m.name for m in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
-        ]
-    for candidate in candidates:
-        try:
-            if pattern.search(inspect.getsource(importlib.import_module(candidate))):
-                return True
-        except (OSError, TypeError, ImportError):
-            continue
-    return False
+    return _assigning_module(package, name) is not None
 
 
 def _exporting_package(current: str, name: str, obj: Any) -> str | None:
