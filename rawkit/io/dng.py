@@ -236,6 +236,24 @@ def _flat_rationals(values: list[float], *, signed: bool, name: str) -> list[int
 _OTHER_FORMATS = {".png", ".jpg", ".jpeg", ".npy", ".npz", ".pt", ".gif", ".bmp", ".webp", ".json"}
 
 
+def _write_tiff(
+    dest: Path, data: np.ndarray, *, overwrite: bool, extratags: list[Any], **layout: Any
+) -> None:
+    """Write ``data`` atomically as the one uncompressed full-resolution image of a
+    TIFF/DNG file, with the DNG ``extratags`` and ``layout`` (photometric, planarconfig)."""
+    with atomic_write(dest, overwrite=overwrite) as f:
+        tifffile.imwrite(
+            f,
+            data,
+            subfiletype=0,
+            compression=None,
+            software=f"rawkit {__version__}",
+            metadata=None,
+            extratags=extratags,
+            **layout,
+        )
+
+
 def write_dng(
     path: PathLike,
     raw: Array,
@@ -336,17 +354,9 @@ def write_dng(
         ),
         (50778, "H", 1, illuminant, True),
     ]
-    with atomic_write(dest, overwrite=overwrite) as f:
-        tifffile.imwrite(
-            f,
-            data,
-            photometric=tifffile.PHOTOMETRIC.CFA,
-            subfiletype=0,
-            compression=None,
-            software=f"rawkit {__version__}",
-            metadata=None,
-            extratags=extratags,
-        )
+    _write_tiff(
+        dest, data, overwrite=overwrite, extratags=extratags, photometric=tifffile.PHOTOMETRIC.CFA
+    )
     return dest
 
 
@@ -434,16 +444,12 @@ def write_linear_dng(
             f"rgb: {int((arr > white).sum())} values above white_level={white} (max {top})"
         )
     extratags = [(50706, "B", 4, (1, 4, 0, 0), True), (50717, "H", 1, white, True), *tags]
-    with atomic_write(dest, overwrite=overwrite) as f:
-        tifffile.imwrite(
-            f,
-            np.ascontiguousarray(arr.transpose(1, 2, 0)),
-            photometric=34892,
-            planarconfig="contig",
-            subfiletype=0,
-            compression=None,
-            software=f"rawkit {__version__}",
-            metadata=None,
-            extratags=extratags,
-        )
+    _write_tiff(
+        dest,
+        np.ascontiguousarray(arr.transpose(1, 2, 0)),
+        overwrite=overwrite,
+        extratags=extratags,
+        photometric=34892,
+        planarconfig="contig",
+    )
     return dest
