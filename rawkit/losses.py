@@ -59,6 +59,12 @@ __all__ = [
 Reduction = Literal["mean", "sum", "none"]
 
 
+#: The L2 terms of :func:`l2_ssim_loss`: the mean squared error, or minus the PSNR (dB).
+L2_TERMS = ("mse", "psnr")
+#: The smallest ``MSE / R^2`` the ``"psnr"`` term sees (a 100 dB cap).
+PSNR_FLOOR = 1e-10
+
+
 def _check_weight(value: float, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
@@ -87,14 +93,16 @@ def _l2_ssim_per_image(
     data_range: float,
     alpha: float,
     beta: float,
+    l2: str = "mse",
 ) -> torch.Tensor:
-    """``alpha * MSE + beta * (1 - SSIM)`` per image, on checked tensors."""
+    """``alpha * MSE + beta * (1 - SSIM)`` per image, on checked tensors (``l2="psnr"``:
+    ``alpha * 10 log10(MSE / R^2)`` as the first term)."""
     dims = (-3, -2, -1)
     err = (pred - target) ** 2
-    if mask is None:
-        loss = alpha * err.mean(dim=dims)
-    else:
-        loss = alpha * masked_mean(err, mask, dims, 0.0)
+    mse = err.mean(dim=dims) if mask is None else masked_mean(err, mask, dims, 0.0)
+    if l2 == "psnr":  # -PSNR in dB, floored at -100 dB (MSE = 1e-10 R^2)
+        mse = 10 * torch.log10(torch.clamp(mse / data_range**2, min=PSNR_FLOOR))
+    loss = alpha * mse
     if beta:
         s = ssim_cs_maps(pred, target, data_range, RADIUS, RADIUS - CROP)[0]  # cropped map
         if mask is None:
@@ -120,6 +128,7 @@ def l2_ssim_loss(
     beta: float = 1.0,
     mask: Array | None = None,
     reduction: Reduction = "mean",
+    l2: str = "mse",
 ) -> Array:
     r"""L2 + SSIM loss, Eq. (9) of PriorRAW: :math:`\alpha L_2(y, Y) + \beta (1 - SSIM(y, Y))`.
 
@@ -138,13 +147,21 @@ def l2_ssim_loss(
         beta: weight of the SSIM term, ``>= 0``.
         mask: optional weights ``(*, 1|C, H, W)``; see the module notes.
         reduction: ``"mean"`` / ``"sum"`` over images, or ``"none"`` for ``(*,)``.
+        l2: ``"mse"`` (the paper's :math:`L_2`) or ``"psnr"``: the L2 term of each image
+            is :math:`10 \log_{10}(\mathrm{MSE} / R^2)`, minus its PSNR in dB (floored
+            at -100 dB), so that the mean over images is minus the mean PSNR a benchmark
+            reports.  The MSE of the mean weighs the images by their error (a dark or
+            badly-lit crop dominates); minus PSNR weighs each image's error relative to
+            its own size.  Not in the paper: rawkit's shipped recipes use it (their
+            cards compare it with ``"mse"``).
 
     Returns:
         The loss (a scalar, or ``(*,)``), differentiable w.r.t. both inputs.
 
     Raises:
         ValueError: shapes differ, image smaller than 11x11 with ``beta > 0``, NaN/Inf,
-            ``data_range <= 0``, negative weights, bad mask, unknown ``reduction``.
+            ``data_range <= 0``, negative weights, bad mask, unknown ``reduction`` or
+            ``l2``.
         TypeError: not an array, bool/complex dtype, a weight that is not a number.
 
     Example:
@@ -152,13 +169,16 @@ def l2_ssim_loss(
         >>> y = np.zeros((1, 1, 16, 16))
         >>> round(float(l2_ssim_loss(y + 0.1, y, data_range=1.0, beta=0.0)), 6)
         0.01
+        >>> round(float(l2_ssim_loss(y + 0.1, y, data_range=1.0, beta=0.0, l2="psnr")), 6)
+        -20.0
     """
     r, a, b = _check_l2_ssim_args(data_range, alpha, beta, reduction)
+    check_choice(l2, list(L2_TERMS), "l2")
     pred, target = prepare_pair(pred, target, ("pred", "target"))
     if b:
         check_min_size(pred, 2 * RADIUS + 1, "pred", "the 11x11 SSIM window")
     m = None if mask is None else prepare_mask(mask, pred)
-    return _reduce(_l2_ssim_per_image(pred, target, m, r, a, b), reduction)
+    return _reduce(_l2_ssim_per_image(pred, target, m, r, a, b, l2), reduction)
 
 
 def _area_downsample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -350,3 +350,21 @@ def test_l2_ssim_module_equals_function(device):
     assert "alpha=2.0" in repr(crit)
     with pytest.raises(ValueError, match="data_range"):
         L2SSIMLoss(data_range=-1.0)
+
+
+def test_l2_term_psnr_is_minus_the_psnr_of_each_image():
+    rng = np.random.default_rng(3)
+    pred, target = rng.random((3, 4, 16, 16)), rng.random((3, 4, 16, 16))
+    pred[1] = target[1] + 0.01  # one image much closer than the others
+    got = l2_ssim_loss(pred, target, data_range=2.0, beta=0.0, l2="psnr", reduction="none")
+    mse = ((pred - target) ** 2).reshape(3, -1).mean(axis=1)
+    np.testing.assert_allclose(got, 10 * np.log10(mse / 4.0), rtol=1e-10)
+    # exact zero error: floored at -100 dB, not -inf
+    assert float(l2_ssim_loss(target, target, data_range=1.0, beta=0.0, l2="psnr")) == -100.0
+    # unlike the MSE, the mean weighs the close image's error as much as the others'
+    g = torch.tensor(pred, requires_grad=True)
+    l2_ssim_loss(g, torch.tensor(target), data_range=1.0, beta=0.0, l2="psnr").backward()
+    per_image = g.grad.abs().reshape(3, -1).sum(1)
+    assert per_image[1] > 10 * per_image[0]
+    with pytest.raises(ValueError, match="l2"):
+        l2_ssim_loss(pred, target, data_range=1.0, l2="rmse")

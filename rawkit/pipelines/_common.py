@@ -24,7 +24,7 @@ from rawkit._checks import check_choice, check_int, check_seed
 from rawkit.data.pairs import Pair
 from rawkit.engine import LossFn, TrainHistory, distributed_context, train
 from rawkit.isp import BUILTIN_CAMERAS
-from rawkit.losses import l2_ssim_loss
+from rawkit.losses import L2_TERMS, l2_ssim_loss
 from rawkit.nets import BASES
 from rawkit.pipelines.base import PipelineConfig, setting
 
@@ -147,6 +147,10 @@ class CropTrainingConfig(PipelineConfig):
     schedule: str = setting("cosine", "learning-rate schedule", choices=SCHEDULES)
     alpha: float = setting(1.0, "weight of L2 in the loss (Eq. 9)", minimum=0.0)
     beta: float = setting(1.0, "weight of 1 - SSIM in the loss (Eq. 9; 0: plain L2)", minimum=0.0)
+    l2: str = setting(
+        "mse", "the L2 term of Eq. 9: the mean squared error (the paper's) or minus each crop's "
+        "PSNR in dB (rawkit.losses.l2_ssim_loss)", choices=L2_TERMS,
+    )  # fmt: skip
     base: str = setting(
         "generic_inverse",
         "what the network's output is added to: the blind generic inverse of the camera "
@@ -215,12 +219,13 @@ class Timer:
         self.seconds = time.perf_counter() - self._t0
 
 
-def eq9_loss(alpha: float, beta: float) -> Any:
-    """PriorRAW's Eq. 9 as ``loss(pred, target)``: ``alpha MSE + beta (1 - SSIM)`` on
-    packed RAW in ``[0, 1]`` (:func:`rawkit.losses.l2_ssim_loss`)."""
+def eq9_loss(alpha: float, beta: float, l2: str = "mse") -> Any:
+    """PriorRAW's Eq. 9 as ``loss(pred, target)``: ``alpha L2 + beta (1 - SSIM)`` on
+    packed RAW in ``[0, 1]`` (:func:`rawkit.losses.l2_ssim_loss`; ``l2``: its L2 term)."""
+    check_choice(l2, list(L2_TERMS), "l2")
 
     def loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return l2_ssim_loss(pred, target, data_range=1.0, alpha=alpha, beta=beta)  # type: ignore[return-value]
+        return l2_ssim_loss(pred, target, data_range=1.0, alpha=alpha, beta=beta, l2=l2)  # type: ignore[return-value]
 
     return loss
 

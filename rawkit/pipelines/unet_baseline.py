@@ -97,6 +97,7 @@ def train_unet(
     schedule: str = _D.schedule,
     alpha: float = _D.alpha,
     beta: float = _D.beta,
+    l2: str = _D.l2,
     base: str = _D.base,
     camera: str | None = _D.camera,
     seed: int = 0,
@@ -124,7 +125,8 @@ def train_unet(
             :class:`SRGBUNetConfig`.
         schedule: ``"cosine"`` (decay to 0 over ``steps``) or ``"constant"``.
         crop: side of the sRGB crops (even, >= 22 for the SSIM window).
-        alpha, beta: ``alpha * MSE + beta * (1 - SSIM)`` (:func:`rawkit.losses.l2_ssim_loss`).
+        alpha, beta, l2: ``alpha * L2 + beta * (1 - SSIM)``, the L2 term the MSE or minus
+            the PSNR (:func:`rawkit.losses.l2_ssim_loss`).
 
     Returns:
         :class:`~rawkit.pipelines.TrainResult` with the trained :class:`rawkit.nets.UNet`.
@@ -139,7 +141,7 @@ def train_unet(
         raise TypeError(f"model: expected a rawkit.nets.UNet with packed output, got {model!r}")
     ds = _training_set(data, crop=crop, length=crops_length(steps, batch_size), seed=seed)
 
-    loss_of = eq9_loss(alpha, beta)
+    loss_of = eq9_loss(alpha, beta, l2)
 
     def step(net: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
         return loss_of(net(batch["srgb"]), batch["packed"])
@@ -224,8 +226,8 @@ class SRGBUNet(Pipeline):
         c = self.config
         res = train_unet(
             data, width=c.width, depth=c.depth, steps=c.steps, batch_size=c.batch_size,
-            crop=c.crop, lr=c.lr, schedule=c.schedule, alpha=c.alpha, beta=c.beta, seed=seed,
-            progress=progress, **c.net_base(),
+            crop=c.crop, lr=c.lr, schedule=c.schedule, alpha=c.alpha, beta=c.beta, l2=c.l2,
+            seed=seed, progress=progress, **c.net_base(),
         )  # fmt: skip
         self.net = res.model.eval()  # type: ignore[assignment]
         self.info["seconds"] = {"unet": res.seconds}

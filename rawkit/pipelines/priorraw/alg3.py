@@ -159,6 +159,7 @@ def train_reconstructor(
     schedule: str = DEFAULTS.schedule,
     alpha: float = DEFAULTS.alpha,
     beta: float = DEFAULTS.beta,
+    l2: str = DEFAULTS.l2,
     base: str = DEFAULTS.base,
     camera: str | None = DEFAULTS.camera,
     seed: int = 0,
@@ -197,6 +198,8 @@ def train_reconstructor(
         schedule: ``"cosine"`` (decay to 0 over ``steps``) or ``"constant"``.
         crop: side of the random sRGB crops (even, >= 22 for the SSIM window).
         alpha, beta: the weights of Eq. 9.
+        l2: its L2 term: ``"mse"`` (the paper's) or ``"psnr"`` (minus each crop's PSNR;
+            :func:`rawkit.losses.l2_ssim_loss`).
         base, camera: what the network built adds its output to
             (:mod:`rawkit.nets.base`): the generic inverse of the built-in ``camera``
             (rawkit's default) or ``"none"`` (the paper's sigmoid head; ``camera``
@@ -235,7 +238,7 @@ def train_reconstructor(
     crop_len = crops_length(steps, batch_size)
     RandomCrops(pairs, crop=crop, length=crop_len, seed=seed)  # checks crop before any work
     lr_scheduler(schedule, steps)
-    loss_of = eq9_loss(alpha, beta)
+    loss_of = eq9_loss(alpha, beta, l2)
     extras: dict[str, list[torch.Tensor]] = {}
     bank_t: BankTensors | None = None
     if model.use_prior:

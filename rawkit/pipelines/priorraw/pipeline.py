@@ -63,7 +63,7 @@ _ALG1 = ("encoder_dim", "encoder_width", "encoder_blocks", "encoder_steps",
          "schedule")  # fmt: skip
 _ALG2 = ("n_clusters", "group_size", "niter")
 _ALG3 = ("ablation", "width", "depth", "heads", "steps", "batch_size", "crop", "lr",
-         "schedule", "alpha", "beta", "base", "camera", "holdout_folds")  # fmt: skip
+         "schedule", "alpha", "beta", "l2", "base", "camera", "holdout_folds")  # fmt: skip
 
 #: PairSet -> {stage key: result}; entries vanish with the PairSet.
 _SHARED: weakref.WeakKeyDictionary[PairSet, dict[tuple[Any, ...], Any]] = (
@@ -193,7 +193,7 @@ class PriorRAW(Pipeline):
                     data, encoder=enc, bank=bank, image_banks=folds, ablation=c.ablation,
                     width=c.width, depth=c.depth, heads=c.heads, steps=c.steps,
                     batch_size=c.batch_size, crop=c.crop, lr=c.lr, schedule=c.schedule,
-                    alpha=c.alpha, beta=c.beta, seed=seed, progress=progress, val_data=val,
+                    alpha=c.alpha, beta=c.beta, l2=c.l2, seed=seed, progress=progress, val_data=val,
                     **c.net_base(),
                 )  # fmt: skip
                 if val is not None:
