@@ -155,19 +155,18 @@ def test_truncated_header(tmp_path):
         read_raw(p)
 
 
-def test_png_named_dng(tmp_path):
-    p = tmp_path / "fake.dng"
-    ok, buf = cv2.imencode(".png", np.zeros((30, 30, 3), np.uint8))
+@pytest.mark.parametrize(
+    ("encoding", "name", "match"),
+    [
+        (".png", "fake.dng", "PNG image.*extension '.dng'"),  # a PNG named .dng
+        (".jpg", "fake.nef", "JPEG image, not a RAW file"),  # a JPEG named .nef
+    ],
+)
+def test_image_named_like_a_raw(tmp_path, encoding, name, match):
+    p = tmp_path / name
+    ok, buf = cv2.imencode(encoding, np.zeros((30, 30, 3), np.uint8))
     p.write_bytes(buf.tobytes())
-    with pytest.raises(FileFormatError, match="PNG image.*extension '.dng'"):
-        read_raw(p)
-
-
-def test_jpeg_named_nef(tmp_path):
-    p = tmp_path / "fake.nef"
-    ok, buf = cv2.imencode(".jpg", np.zeros((30, 30, 3), np.uint8))
-    p.write_bytes(buf.tobytes())
-    with pytest.raises(FileFormatError, match="JPEG image, not a RAW file"):
+    with pytest.raises(FileFormatError, match=match):
         read_raw(p)
 
 
