@@ -111,13 +111,14 @@ def train_srgb_unet(
     *, preset: str = "default", steps: int = 3000, seed: int = 0, val_every: int = 250,
     width: int = 16, depth: int = 4, batch_size: int = 8, crop: int = 96, lr: float = 1e-3,
     init: str | Path | None = None, crop_seed: int | None = None, beta: float = 1.0,
-    log: Callable[[dict[str, Any]], None] | None = None,
+    l2: str = "mse", log: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Any, list[dict[str, Any]]]:  # fmt: skip
     """Train the ``srgb_unet`` pipeline's network as shipped; returns ``(pipeline, curve)``.
 
     ``init``: a saved ``srgb_unet`` folder to continue from (a second cosine cycle);
     ``crop_seed``: seed of the crops (default ``seed``); ``beta``: the weight of
-    ``1 - SSIM`` in Eq. 9 (0: plain L2, what PSNR measures).  The pipeline returned holds the
+    ``1 - SSIM`` in Eq. 9; ``l2``: its L2 term (``"psnr"``: minus each crop's PSNR, what the
+    benchmark averages; :func:`rawkit.losses.l2_ssim_loss`).  The pipeline returned holds the
     weights of the best validation PSNR of the curve (its step in ``info["best_step"]``).
     """
     from rawkit.pipelines import get
@@ -126,7 +127,8 @@ def train_srgb_unet(
     train, val = split_tensors("train", preset=preset), split_tensors("val", preset=preset)
     cls: Any = get("srgb_unet")
     pipe = cls(
-        cls.Config(width=width, depth=depth, steps=steps, batch_size=batch_size, crop=crop, lr=lr)
+        cls.Config(width=width, depth=depth, steps=steps, batch_size=batch_size, crop=crop, lr=lr,
+                   beta=beta, l2=l2)
     )
     from rawkit.nets import UNet
 
@@ -146,7 +148,7 @@ def train_srgb_unet(
     for step in range(1, steps + 1):
         net.train()
         s, r, _ = crops(train, batch_size, crop, g)
-        loss = l2_ssim_loss(net(s), r, data_range=1.0, beta=beta)
+        loss = l2_ssim_loss(net(s), r, data_range=1.0, beta=beta, l2=l2)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -179,10 +181,12 @@ def write_card(folder: str | Path, card: dict[str, Any]) -> Path:
 def train_priorraw(
     *, preset: str = "default", encoder_steps: int = 100, steps: int = 1500, seed: int = 0,
     progress: bool = True, init: str | Path | None = None, lr: float = 5e-4,
+    beta: float = 1.0, l2: str = "mse",
 ) -> Any:  # fmt: skip
     """Fit the ``priorraw`` pipeline as shipped (Alg. 1-3 through ``PriorRAW.fit``).
 
-    ``lr``: Alg. 3's learning rate.  With ``init`` (a saved ``priorraw`` folder), only
+    ``lr``, ``beta``, ``l2``: Alg. 3's learning rate and loss (Eq. 9); Alg. 3 is validated
+    on the validation split every 250 steps and keeps its best weights (``info["curve"]``).  With ``init`` (a saved ``priorraw`` folder), only
     Alg. 3 continues for ``steps`` more steps from its reconstructor (crop seed
     ``seed``), with its encoder and bank unchanged (a second cosine cycle).
     """
@@ -197,7 +201,7 @@ def train_priorraw(
         c = p.config
         res = train_reconstructor(pairs, encoder=p.encoder, bank=p.bank, ablation=c.ablation,
                                   model=p.net, steps=steps, batch_size=c.batch_size, crop=c.crop,
-                                  lr=lr, schedule="cosine", alpha=c.alpha, beta=c.beta, seed=seed,
+                                  lr=lr, schedule="cosine", alpha=c.alpha, beta=c.beta, l2=c.l2, seed=seed,
                                   progress=progress)  # fmt: skip
         p.net = res.model.eval()
         p.config = c.replace(steps=c.steps + steps)
@@ -211,8 +215,11 @@ def train_priorraw(
         width=16,
         depth=4,
         lr=lr,
+        beta=beta,
+        l2=l2,
     )
-    return cls.fit(pairs, cfg, seed=seed, progress=progress)
+    val = PairSet.from_any(split_tensors("val", preset=preset))
+    return cls.fit(pairs, cfg, seed=seed, progress=progress, val_data=val)
 
 
 def evaluate_shipped(*, preset: str = "default", split: str = "test") -> dict[str, float]:
@@ -392,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--crop-seed", type=int)
     ap.add_argument("--encoder-steps", type=int, default=100)
     ap.add_argument("--beta", type=float, default=1.0, help="weight of 1 - SSIM in Eq. 9")
+    ap.add_argument("--l2", default="mse", choices=["mse", "psnr"],
+                    help="the L2 term of Eq. 9: MSE, or minus each crop's PSNR")
     ap.add_argument("--overwrite", action="store_true", help="replace a saved pipeline in --out")
     a = ap.parse_args(argv)
     if a.method == "evaluate":
@@ -420,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.method == "priorraw":
         pipe = train_priorraw(
             preset=a.preset, encoder_steps=a.encoder_steps, steps=a.steps, seed=a.seed,
-            init=a.init, lr=a.lr,
+            init=a.init, lr=a.lr, beta=a.beta, l2=a.l2,
         )  # fmt: skip
         pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
         val = evaluate(lambda x: pipe.reconstruct(x), split_tensors("val", preset=a.preset))
@@ -428,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         eq4 = pipe.assembled_only()
         write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps,
                            "encoder_steps": a.encoder_steps, "lr": a.lr, "seed": a.seed,
+                           "beta": a.beta, "l2": a.l2, "curve": pipe.info.get("curve"),
+                           "best_step": pipe.info.get("best_step"),
                            "val_psnr_float32": val, "test_psnr_float32": test,
                            "eq4_bank_val_psnr": evaluate(lambda x: eq4.reconstruct(x),
                                                          split_tensors("val", preset=a.preset)),
@@ -438,13 +449,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     pipe, curve = train_srgb_unet(
         preset=a.preset, steps=a.steps, seed=a.seed, lr=a.lr, init=a.init, crop_seed=a.crop_seed,
-        beta=a.beta, log=lambda r: print(json.dumps(r), flush=True),
+        beta=a.beta, l2=a.l2, log=lambda r: print(json.dumps(r), flush=True),
     )  # fmt: skip
     pipe.info["curve"] = curve
     pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
     test = evaluate(lambda x: pipe.reconstruct(x), split_tensors("test", preset=a.preset))
     write_card(a.out, {"name": a.method, "preset": a.preset, "steps": a.steps, "seed": a.seed,
-                       "lr": a.lr, "beta": a.beta, "best_step": pipe.info["best_step"],
+                       "lr": a.lr, "beta": a.beta, "l2": a.l2, "best_step": pipe.info["best_step"],
                        "val_psnr_float32": max(c["val_psnr"] for c in curve),
                        "test_psnr_float32": test,
                        "curve": curve, "command": command, "cpu_seconds": _cpu()})  # fmt: skip
