@@ -22,6 +22,7 @@ def _work_folder():
     during a long run must not turn into false failures)."""
     WORK.mkdir(parents=True, exist_ok=True)
 
+
 _EXTREMES = [b"\x00\x00\x00\x00", b"\xff\xff\xff\xff", b"\xff\xff\xff\x7f", b"\x00\x00\x01\x00"]
 
 
@@ -62,6 +63,22 @@ def _write(target, data: bytes) -> Path:
     p = WORK / f"seed{suffix_for(target, data)}"
     p.write_bytes(data)
     return p
+
+
+@pytest.mark.parametrize("name", ["raw", "npy", "image", "photo", "ckpt"])
+def test_missing_and_empty_files_are_refused_by_name(name, tmp_path):
+    """Every rawkit.io file reader: FileNotFoundError for a missing file and
+    FileFormatError ("empty file") for an empty one, both naming the file."""
+    from rawkit.io import FileFormatError
+
+    target = TARGETS[name]
+    missing = tmp_path / f"missing{target.suffix}"
+    with pytest.raises(FileNotFoundError, match=rf"missing\{target.suffix}"):
+        target.read(missing)
+    empty = tmp_path / f"empty{target.suffix}"
+    empty.write_bytes(b"")
+    with pytest.raises(FileFormatError, match=rf"empty\{target.suffix}: empty file"):
+        target.read(empty)
 
 
 @pytest.mark.parametrize("name", sorted(TARGETS))

@@ -119,22 +119,13 @@ def test_linear_dng_is_refused(tmp_path):
         read_raw(p)
 
 
+# missing and empty files: test_missing_and_empty_files_are_refused_by_name (test_fuzz_readers.py)
+
+
 def _good(tmp_path):
     return write_dng(tmp_path / "good.dng", np.full((1, 32, 32), 300, np.uint16), pattern="RGGB",
                      black_level=0, white_level=1023, as_shot_neutral=[1, 1, 1],
                      color_matrix=np.eye(3))  # fmt: skip
-
-
-def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError) as e:
-        read_raw(tmp_path / "missing.dng")
-    assert "missing.dng" in str(e.value)
-
-
-def test_empty_file(tmp_path):
-    (tmp_path / "e.dng").write_bytes(b"")
-    with pytest.raises(FileFormatError, match=r"e\.dng: empty file"):
-        read_raw(tmp_path / "e.dng")
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9, 0.999])

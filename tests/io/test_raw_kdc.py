@@ -119,8 +119,11 @@ def test_dng_rewrite_is_bit_exact(kdc, tmp_path):
 
 @pytest.mark.parametrize(
     ("orientation", "flip", "turn"),
-    [(3, 3, lambda a: a[::-1, ::-1]), (6, 6, lambda a: np.rot90(a, -1)),
-     (8, 5, lambda a: np.rot90(a, 1))],  # fmt: skip
+    [
+        (3, 3, lambda a: a[::-1, ::-1]),
+        (6, 6, lambda a: np.rot90(a, -1)),
+        (8, 5, lambda a: np.rot90(a, 1)),
+    ],  # fmt: skip
 )
 def test_orientation(kdc, tmp_path, orientation, flip, turn):
     p = write_dng(tmp_path / "k.dng", kdc.raw, pattern=kdc.pattern, black_level=0,
