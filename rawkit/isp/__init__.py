@@ -60,8 +60,8 @@ from rawkit.isp.look import (
     CameraLook,
     apply_look,
     camera_look,
-    invert_look,
     inverse_tone_curve,
+    invert_look,
     look_matrix,
     tone_curve,
 )
