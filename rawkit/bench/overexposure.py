@@ -58,16 +58,17 @@ and 26.71 on the normal split.  An earlier run with unbounded residual heads (wi
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
-from rawkit.data import SPLITS, SyntheticPair, generic_inverse, synthesize
+from rawkit.data import SyntheticPair, benchmark_pairs, generic_inverse, oracle_inverse
 from rawkit.io import atomic_write
 from rawkit.pipelines.overexposure import (
     OverexposureConfig,
@@ -82,49 +83,39 @@ __all__ = ["main", "overexposure_data", "run_overexposure_bench"]
 _CAMERA = "nikon_d5100"
 
 
-def _seed(name: str, capture: int) -> int:
-    """A pair's seed: ``1000 * (sum of the name's character codes) + capture``.
-
-    Fixed by the photo's name and the capture index.  Names with the same letters
-    (``kodim01``/``kodim10``) get the same draws of illuminant, white-balance error,
-    exposure and noise levels for the same capture (different photos, so different
-    pairs); kept as it is because the shipped weights' card was made with it.
-    """
-    return sum(map(ord, name)) * 1000 + capture
-
-
-#: First capture index of each split (``_seed`` of the photo and the capture).
-_FIRST_CAPTURE = {"train": 0, "test": 100, "val": 200}
-
-
 def overexposure_data(
-    *, side: int = 192, captures: int = 2, splits: tuple[str, ...] = ("train", "test")
+    *,
+    splits: tuple[str, ...] = ("train", "test"),
+    per_photo: int | None = None,
+    max_side: int = 256,
 ) -> dict[str, tuple[list[SyntheticPair], list[SyntheticPair]]]:
-    """``{split: (normal, overexposed)}`` pairs for each of ``splits`` (:data:`rawkit.data.SPLITS`).
+    """``{split: (normal, overexposed)}`` pairs for each of ``splits`` (``"train"``, ``"val"``, ``"test"``).
 
-    Train captures use indices ``0 .. captures-1``, test captures ``100 ..``, val
-    captures ``200 ..``; every pair's seed is ``_seed`` of its photo and capture, and
-    its overexposed twin draws its clipped share from the same seed.
+    ``normal``: :func:`rawkit.data.benchmark_pairs` ``(split)`` (the pairs of ``rawkit
+    bench quality --preset default`` and of the shipped ``srgb_unet``'s card: 4 pairs
+    per train photo, 2 per val/test photo, 256 pixels); ``overexposed``: each of them
+    rendered again by :func:`rawkit.pipelines.overexposure.overexpose` with the pair's
+    seed (its clipped share drawn in 5-30 % from that seed; the RAW unchanged).
 
     Example:
-        >>> d = overexposure_data(side=48, captures=1, splits=("val",))
+        >>> d = overexposure_data(splits=("val",), per_photo=1, max_side=48)
         >>> len(d["val"][0]) == len(d["val"][1]) > 0
         True
     """
     out = {}
     for split in splits:
-        if split not in _FIRST_CAPTURE:
-            raise ValueError(f"splits: expected names from {list(_FIRST_CAPTURE)}, got {split!r}")
-        first = _FIRST_CAPTURE[split]
-        normal, over = [], []
-        for name in SPLITS[split]:
-            for c in range(first, first + captures):
-                s = _seed(name, c)
-                p = synthesize(name, camera=_CAMERA, seed=s, max_side=side)
-                normal.append(p)
-                over.append(overexpose(p, seed=s))
-        out[split] = (normal, over)
+        normal = benchmark_pairs(split, per_photo=per_photo, max_side=max_side)
+        out[split] = (normal, [overexpose(p, seed=p.seed) for p in normal])
     return out
+
+
+def _gain_only(pipe: OverexposurePipeline) -> OverexposurePipeline:
+    """A copy of ``pipe`` with both branch heads at zero: the generic inverse times the gain."""
+    z = copy.deepcopy(pipe)
+    for branch in (z.net.oe, z.net.noe):
+        torch.nn.init.zeros_(branch.unet.head.weight)
+        torch.nn.init.zeros_(cast(torch.Tensor, branch.unet.head.bias))
+    return z
 
 
 def run_overexposure_bench(
@@ -136,8 +127,8 @@ def run_overexposure_bench(
     crop: int = 64,
     batch_size: int = 8,
     seed: int = 0,
-    side: int = 192,
-    captures: int = 2,
+    per_photo: int | None = None,
+    max_side: int = 256,
     progress: bool = False,
 ) -> tuple[dict[str, Any], OverexposurePipeline]:
     """Train both methods at equal budget and score them (module notes).
@@ -148,20 +139,26 @@ def run_overexposure_bench(
         fusion_width: width of each fusion branch (``None``: ``width``).  Two branches
             of width 12 hold about as many weights as one U-Net of width 16 (2.19 M
             against 1.94 M at depth 4).
-        side, captures: of :func:`overexposure_data`.
+        per_photo, max_side: of :func:`overexposure_data` (default: the benchmark's).
         progress: show progress bars.
 
     Returns:
-        ``(record, pipeline)``: the record (settings, wall times, and per method and
-        split the mean scores of :func:`mask_scores`) and the trained fusion pipeline.
+        ``(record, pipeline)``: the record (settings, CPU and wall times, and per method,
+        split (``test``, ``val``) and exposure (``normal``, ``overexposed``) the mean
+        scores of :func:`mask_scores`, keys ``"<method>/<exposure>"`` for the test split
+        and ``"val:<method>/<exposure>"`` for the validation split) and the trained
+        fusion pipeline.
     """
-    data = overexposure_data(side=side, captures=captures)
+    data = overexposure_data(
+        splits=("train", "val", "test"), per_photo=per_photo, max_side=max_side
+    )
     train = data["train"][0] + data["train"][1]
     rec: dict[str, Any] = {
-        "camera": _CAMERA, "data_preset": "default", "side": side, "captures": captures,
-        "train_pairs": len(train), "test_pairs": len(data["test"][0]), "steps": steps,
-        "width": width, "fusion_width": fusion_width or width, "depth": depth, "crop": crop, "batch_size": batch_size, "seed": seed,
-        "lr": 1e-3, "schedule": "cosine",
+        "camera": _CAMERA, "data_preset": "default", "max_side": max_side,
+        "per_photo": per_photo or "4 train, 2 val/test", "train_pairs": len(train),
+        "test_pairs": len(data["test"][0]), "val_pairs": len(data["val"][0]), "steps": steps,
+        "width": width, "fusion_width": fusion_width or width, "depth": depth, "crop": crop,
+        "batch_size": batch_size, "seed": seed, "lr": 1e-3, "schedule": "cosine",
     }  # fmt: skip
     t, c = time.perf_counter(), time.process_time()
     unet = train_unet(
@@ -177,19 +174,23 @@ def run_overexposure_bench(
     pipe = OverexposurePipeline.fit(train, cfg, seed=seed, progress=progress)
     rec["seconds_overexposure"] = time.perf_counter() - t
     rec["cpu_seconds_overexposure"] = time.process_time() - c
+    gain_only = _gain_only(pipe)
     methods = {
-        "srgb_unet": lambda s: predict(s, unet, tile=512),
+        "srgb_unet": lambda p: predict(p.srgb, unet, tile=512),
         # the U-Net in crop-sized windows too, as the fusion's branches run (fair to both)
-        "srgb_unet_windowed": lambda s: predict(s, unet, tile=crop, overlap=crop // 4),
-        "overexposure": lambda s: pipe.reconstruct(s),
-        "generic_inverse": lambda s: generic_inverse(s.astype(np.float64), camera=_CAMERA),
+        "srgb_unet_windowed": lambda p: predict(p.srgb, unet, tile=crop, overlap=crop // 4),
+        "overexposure": lambda p: pipe.reconstruct(p.srgb),
+        # the same weights with both branch heads at zero: what the exposure gain alone does
+        "overexposure_gain_only": lambda p: gain_only.reconstruct(p.srgb),
+        "generic_inverse": lambda p: generic_inverse(p.srgb.astype(np.float64), camera=_CAMERA),
+        "oracle": oracle_inverse,
     }
     for name, f in methods.items():
-        for split, pairs in (("normal", data["test"][0]), ("overexposed", data["test"][1])):
-            scores = [mask_scores(f(p.srgb), p.packed, p.srgb) for p in pairs]
-            rec[f"{name}/{split}"] = {
-                k: float(np.nanmean([s[k] for s in scores])) for k in scores[0]
-            }
+        for split in ("test", "val"):
+            for exposure, pairs in zip(("normal", "overexposed"), data[split], strict=True):
+                scores = [mask_scores(f(p), p.packed, p.srgb) for p in pairs]
+                key = f"{name}/{exposure}" if split == "test" else f"val:{name}/{exposure}"
+                rec[key] = {k: float(np.nanmean([s[k] for s in scores])) for k in scores[0]}
     # against the better of the U-Net's two inferences, column by column
     o = rec["overexposure/overexposed"]
     u = [rec["srgb_unet/overexposed"], rec["srgb_unet_windowed/overexposed"]]
@@ -203,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m rawkit.bench.overexposure [--steps N ...] [--json FILE] [--save DIR]``."""
     ap = argparse.ArgumentParser(prog="python -m rawkit.bench.overexposure", description=__doc__)
     for k, v in (("steps", 800), ("width", 16), ("depth", 4), ("crop", 64), ("batch-size", 8),
-                 ("seed", 0), ("side", 192), ("captures", 2)):  # fmt: skip
+                 ("seed", 0), ("max-side", 256)):  # fmt: skip
         ap.add_argument(f"--{k}", type=int, default=v)
+    ap.add_argument("--per-photo", type=int, default=None, help="pairs per photo (default 4/2)")
     ap.add_argument(
         "--fusion-width", type=int, default=None, help="branch width (default: --width)"
     )
@@ -218,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     torch.set_num_threads(1)
     rec, pipe = run_overexposure_bench(
-        steps=a.steps, width=a.width, fusion_width=a.fusion_width, depth=a.depth, crop=a.crop, batch_size=a.batch_size,
-        seed=a.seed, side=a.side, captures=a.captures,
+        steps=a.steps, width=a.width, fusion_width=a.fusion_width, depth=a.depth, crop=a.crop,
+        batch_size=a.batch_size, seed=a.seed, per_photo=a.per_photo, max_side=a.max_side,
     )  # fmt: skip
     rec["command"] = "python -m rawkit.bench.overexposure " + " ".join(
         argv if argv is not None else sys.argv[1:]

@@ -56,10 +56,13 @@ What the poster leaves open, and what rawkit chose (each said again where it app
   around it), which the U-Net's receptive field (the whole crop at depth 4) sees.
   The output is unbounded (no sigmoid: a sigmoid's vanishing gradient near 1 is
   where the highlights live); the pipeline clamps the packed RAW to ``[0, 1]``.
-* **Global exposure gain** :math:`G(x) = e^{w^\top f(x)}` (:meth:`OverexposureFusionNet.log_gain`):
-  9 whole-image statistics :math:`f` (clipped shares, brightness percentiles) and
-  weights :math:`w` fitted by ridge regression when the pipeline trains (a buffer,
-  zero until then).  An sRGB image does not say which exposure it was rendered
+* **Global exposure gain** :math:`G(x) = e^{\ell(x)}` (:meth:`OverexposureFusionNet.log_gain`):
+  :math:`\ell = p\, w^\top f + (1 - p)\, c`, from 9 whole-image statistics :math:`f`
+  (clipped shares, brightness percentiles): a constant :math:`c` for normally
+  exposed images and a regression :math:`w^\top f` for overexposed ones, mixed by a
+  logistic gate :math:`p = \sigma(u^\top f)`, all fitted to the mean PSNR of the gained
+  base when the pipeline trains (buffers, zero until then;
+  ``rawkit.nets._overexposure_gain``).  An sRGB image does not say which exposure it was rendered
   with, and crops cannot tell an overexposed image from a normal one; whole-image
   statistics can, in part.  It is computed on what ``forward`` is given: the
   whole image, or each tile when the pipeline reconstructs tile by tile.
@@ -89,8 +92,10 @@ from rawkit.masks import overexposure
 from rawkit.nets._overexposure_gain import (
     FEATURES,
     exposure_features,
-    fit_log_gain,
+    fit_gated_gain,
+    gated_log_gain,
     log_gain_target,
+    psnr_table,
 )
 from rawkit.nets._pyramid import (
     _check_float_image,
@@ -369,8 +374,11 @@ class OverexposureFusionNet(nn.Module):
         kw["residual"] = base == "generic"
         self.oe = _Branch(**kw, seed=seed)
         self.noe = _Branch(**kw, seed=None if seed is None else seed + 1)
-        #: weights ``w`` of the global log-gain ``w . f(srgb)`` (zero: gain 1; set by the pipeline's fit)
+        # the global log-gain p w.f + (1 - p) c, p = sigmoid(u.f) (:meth:`log_gain`): ``w``,
+        # ``u`` and ``c``, zero (gain 1) until the pipeline's fit sets them
         self.register_buffer("gain_weights", torch.zeros(len(FEATURES)))
+        self.register_buffer("gain_gate", torch.zeros(len(FEATURES)))
+        self.register_buffer("gain_normal", torch.zeros(()))
 
     @property
     def config(self) -> dict[str, Any]:
@@ -396,43 +404,51 @@ class OverexposureFusionNet(nn.Module):
         )
 
     def log_gain(self, srgb: torch.Tensor) -> torch.Tensor:
-        """The global log-gain ``(N,)`` of each image of ``srgb`` ``(N, 3, H, W)``: ``w . f(srgb)``.
+        r"""The global log-gain ``(N,)`` of each image of ``srgb`` ``(N, 3, H, W)``, in float64.
 
-        ``f`` is ``rawkit.nets._overexposure_gain.exposure_features`` (9 whole-image
-        statistics of the brightness and of the clipped share), ``w`` the buffer
-        ``gain_weights`` that the pipeline fits by ridge regression before training
-        (zero, i.e. gain 1, until then).  In float64.
+        :math:`\ell = p\, w^\top f + (1 - p)\, c` with the gate :math:`p = \sigma(u^\top f)`
+        (``rawkit.nets._overexposure_gain``): ``f`` are 9 whole-image statistics of the
+        brightness and of the clipped share, ``w``, ``u``, ``c`` the buffers
+        ``gain_weights``, ``gain_gate`` and ``gain_normal`` that :meth:`fit_gain` sets
+        (zero, i.e. gain 1, until then).  A gate at ``+inf`` (folders saved before the
+        gate existed load with ``u_0 = 40``) gives the plain regression ``w . f``.
         """
-        w = self.gain_weights.to(torch.float64)
-        return exposure_features(srgb) @ w.to(srgb.device)
+        f = exposure_features(srgb)
+        w, u, c = (t.to(device=f.device, dtype=torch.float64)
+                   for t in (self.gain_weights, self.gain_gate, self.gain_normal))  # fmt: skip
+        return gated_log_gain(f, w, u, c)
 
     def fit_gain(self, images: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> int:
-        """Fit the global exposure gain's weights on ``(srgb, truth, weight)`` triples.
+        """Fit the global exposure gain on ``(srgb, truth, weight)`` triples (module notes).
 
         For each image: ``srgb`` ``(3, H, W)``, its demosaiced RAW truth ``(3, H, W)``
         and pixel weights ``(1, H, W)`` (the pipeline uses 1 outside the hard
-        overexposure mask, 0 inside).  The target is the log of the least-squares gain
-        between the ungained base and the truth over the weighted pixels; ``w`` is the
-        ridge regression (``lambda = 1e-2``) of the targets on the images'
-        statistics.  Sets the buffer ``gain_weights`` (left as is when no image has a
-        usable target, or for ``base="none"``).
+        overexposure mask, 0 inside).  The weighted least-squares log-gain between the
+        ungained base and the truth of each image initialises the fit; ``w``, ``u``,
+        ``c`` then maximise the mean PSNR of the clamped gained base against the truth
+        over all pixels of the training images
+        (``rawkit.nets._overexposure_gain.fit_gated_gain``).  Sets the buffers (left as
+        they are when no image has a usable target, or for ``base="none"``).
 
         Returns:
             The number of images the fit used.
         """
         if self.base_kind == "none":
             return 0
-        feats, targets = [], []
+        feats, targets, tables = [], [], []
         for srgb, truth, weight in images:
             base = cast(torch.Tensor, self.base(srgb[None], gain=False))[0]
             t = log_gain_target(base, truth, weight)
             if t is not None:
                 feats.append(exposure_features(srgb[None]))
                 targets.append(t)
+                tables.append(psnr_table(base, truth))
         if targets:
-            w = fit_log_gain(torch.cat(feats), torch.stack(targets))
+            w, u, c = fit_gated_gain(torch.cat(feats), torch.stack(tables), torch.stack(targets))
             with torch.no_grad():
                 self.gain_weights.copy_(w.to(self.gain_weights))
+                self.gain_gate.copy_(u.to(self.gain_gate))
+                self.gain_normal.copy_(c.to(self.gain_normal))
         return len(targets)
 
     def base(self, srgb: torch.Tensor, *, gain: bool = True) -> torch.Tensor | None:

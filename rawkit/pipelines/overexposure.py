@@ -462,4 +462,10 @@ class OverexposurePipeline(Pipeline):
         return dict(self.net.state_dict())
 
     def load_state_tensors(self, tensors: Any) -> None:
-        self.net.load_state_dict(dict(tensors), strict=True)
+        d = dict(tensors)
+        if "gain_weights" in d and "gain_gate" not in d:
+            # saved before the gated exposure gain: its plain regression w . f (gate at 1)
+            d["gain_gate"] = torch.zeros_like(d["gain_weights"])
+            d["gain_gate"][0] = 40.0  # sigmoid(40) == 1 in float64
+            d["gain_normal"] = torch.zeros((), dtype=d["gain_weights"].dtype)
+        self.net.load_state_dict(d, strict=True)

@@ -14,6 +14,12 @@ def test_existing_outputs_are_refused_before_any_work(tmp_path, capsys):
     assert bench.main(["--save", str(folder)]) == 2
 
 
-def test_seeds_are_fixed_by_photo_and_capture():
-    assert bench._seed("kodim01", 0) == bench._seed("kodim01", 0) != bench._seed("kodim01", 1)
-    assert bench._seed("kodim01", 100) != bench._seed("kodim02", 100)
+def test_data_are_the_benchmark_pairs_and_their_overexposed_twins():
+    from rawkit.data import benchmark_pairs
+    from rawkit.pipelines.overexposure import clipped_fraction
+
+    d = bench.overexposure_data(splits=("test",), per_photo=1, max_side=48)["test"]
+    ref = benchmark_pairs("test", per_photo=1, max_side=48)
+    assert [p.seed for p in d[0]] == [p.seed for p in ref]
+    for n, o in zip(*d, strict=True):
+        assert (n.packed == o.packed).all() and 0.04 <= clipped_fraction(o.srgb) <= 0.31
