@@ -258,7 +258,7 @@ def _cases() -> dict[str, Case]:
             arrays=(("wb_gains", VECTOR), ("xyz_to_cam", VECTOR))),
         # ---- nets (functions)
         # An internal step of PriorRAWNet (Eq. 5): finite values are checked at the network's input.
-        "rawkit.nets.priorraw.distance_map": Case(nets.distance_map, (t(RGB)[None], t(RGB)[None] * 0.9), arrays=(0, 1), kinds=STRUCTURAL),
+        "rawkit.nets.assembly.distance_map": Case(nets.distance_map, (t(RGB)[None], t(RGB)[None] * 0.9), arrays=(0, 1), kinds=STRUCTURAL),
         # ---- isp checkers
         "rawkit.isp.color.check_color_matrix": Case(_check_color_matrix, (torch.eye(3, dtype=torch.float64), "m"), names={0: "m"}, kinds=("nan", "inf", "flat")),
     }  # fmt: skip
@@ -606,8 +606,8 @@ PENDING: dict[str, str] = {
     "rawkit.nets.overexposure.laplacian_pyramid_loss": "array input: no case yet",
     "rawkit.nets.overexposure.remosaic_pack": "array input: no case yet",
     # rawkit.nets.priorraw
-    "rawkit.nets.priorraw.BankTensors": "record of arrays: its constructor does not validate yet",
-    "rawkit.nets.priorraw.assemble_prior": "array input: no case yet",
+    "rawkit.nets.assembly.BankTensors": "record of arrays: its constructor does not validate yet",
+    "rawkit.nets.assembly.assemble_prior": "array input: no case yet",
     # rawkit.pipelines._common
     "rawkit.pipelines._common.RandomCrops": "record of arrays: its constructor does not validate yet",
     # rawkit.pipelines.baselines

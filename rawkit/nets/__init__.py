@@ -34,6 +34,7 @@ from rawkit.engine import (
     load_training_state,
     train,
 )
+from rawkit.nets.assembly import BankTensors, assemble_prior, distance_map
 from rawkit.nets.base import BASES, GenericInverseBase
 from rawkit.nets.encoder import PixelSearchEncoder, ResidualBlock
 from rawkit.nets.fagdn import FAGDN, GLA, ConfidenceHead, FAGDNOutput
@@ -50,11 +51,8 @@ from rawkit.nets.priorraw import (
     ABLATIONS,
     Ablation,
     BankAttention,
-    BankTensors,
     PriorRAWNet,
     PriorRAWOutput,
-    assemble_prior,
-    distance_map,
 )
 from rawkit.nets.unet import HEADS, OUTPUTS, Head, Output, UNet, count_parameters
 

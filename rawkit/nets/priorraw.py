@@ -5,10 +5,10 @@ Given the target sRGB image, its Pixel-Searching-Encoder features ``f_t``
 (features ``f_r``, sRGB, RAW; :class:`rawkit.prior.PriorBank`), :class:`PriorRAWNet`
 runs Alg. 3 on the packed-RAW grid (``h, w = H/2, W/2``, where the features live):
 
-1. **Assembly, Eq. 4** (:func:`assemble_prior`): ``FsRGB_t, FRAW_t = Softmax(A / tau) x
+1. **Assembly, Eq. 4** (:func:`~rawkit.nets.assemble_prior`, :mod:`rawkit.nets.assembly`): ``FsRGB_t, FRAW_t = Softmax(A / tau) x
    [sRGB_r, RAW_r]`` with :func:`rawkit.search.assemble` (chunked; ``tau`` is the
    encoder's temperature, see :mod:`rawkit.nets.encoder`).
-2. **Distance, Eq. 5** (:func:`distance_map`): ``D = |FsRGB_t - sRGB_t|``, where
+2. **Distance, Eq. 5** (:func:`~rawkit.nets.distance_map`): ``D = |FsRGB_t - sRGB_t|``, where
    ``sRGB_t`` is the target averaged over 2x2 blocks, as the bank's sRGB values are.
 3. **Fusion, Eq. 6**: ``f_p = Conv_fuse([D, sRGB_t, FRAW_t])`` (two 3x3 conv); here
    ``sRGB_t`` enters pixel-unshuffled (12 channels: all four sRGB pixels of each site).
@@ -44,7 +44,7 @@ count grows row by row.  Without the prior no features or bank are needed.
 
 Example:
     >>> import torch
-    >>> from rawkit.nets import PixelSearchEncoder
+    >>> from rawkit.nets import BankTensors, PixelSearchEncoder
     >>> enc = PixelSearchEncoder(dim=8, width=8, blocks=1, seed=0).requires_grad_(False)
     >>> bank = BankTensors(torch.nn.functional.normalize(torch.randn(50, 8), dim=1),
     ...                    torch.rand(50, 3), torch.rand(50, 4))
@@ -57,14 +57,14 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from rawkit._checks import check_choice
+from rawkit.nets.assembly import _bank_like, assemble_prior, distance_map
 from rawkit.nets.base import make_base
 from rawkit.nets.unet import (
     UNetTrunk,
@@ -75,17 +75,13 @@ from rawkit.nets.unet import (
     init_weights,
     seeded_init,
 )
-from rawkit.search import assemble
 
 __all__ = [
     "ABLATIONS",
     "Ablation",
     "BankAttention",
-    "BankTensors",
     "PriorRAWNet",
     "PriorRAWOutput",
-    "assemble_prior",
-    "distance_map",
 ]
 
 #: The reconstructor rows of PriorRAW's Table 1.
@@ -100,152 +96,6 @@ ABLATIONS: dict[str, dict[str, bool]] = {
 }
 
 _SLOPE = 0.2
-
-
-# --------------------------------------------------------------------------- bank
-
-
-class BankTensors(NamedTuple):
-    """A prior bank as tensors: ``features (K, C)``, ``srgb (K, 3)``, ``raw (K, R)``.
-
-    :class:`rawkit.prior.PriorBank` holds NumPy arrays; converting once with
-    :meth:`from_bank` (onto the network's device) avoids a copy per forward call.
-    """
-
-    features: torch.Tensor
-    srgb: torch.Tensor
-    raw: torch.Tensor
-
-    @classmethod
-    def from_bank(
-        cls,
-        bank: Any,
-        *,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype = torch.float32,
-    ) -> BankTensors:
-        """Tensors of any object with ``features``, ``srgb`` and ``raw`` arrays (a PriorBank).
-
-        Example:
-            >>> import numpy as np
-            >>> b = BankTensors.from_bank(BankTensors(np.eye(2), np.zeros((2, 3)), np.ones((2, 4))))
-            >>> b.features.dtype, tuple(b.raw.shape)
-            (torch.float32, (2, 4))
-        """
-        out = []
-        for name in cls._fields:
-            if not hasattr(bank, name):
-                raise TypeError(
-                    f"bank: expected an object with features, srgb and raw arrays (a PriorBank "
-                    f"or BankTensors), got {type(bank).__name__} without {name!r}"
-                )
-            a = getattr(bank, name)
-            if isinstance(a, np.ndarray):
-                a = torch.tensor(a)  # a copy: PriorBank arrays are read-only
-            if not isinstance(a, torch.Tensor):
-                raise TypeError(
-                    f"bank.{name}: expected a tensor or ndarray, got {type(a).__name__}"
-                )
-            out.append(a.to(device=device, dtype=dtype))
-        return cls(*out)
-
-
-def _bank_like(bank: Any, like: torch.Tensor, feature_dim: int, raw_channels: int) -> BankTensors:
-    """The bank on ``like``'s device and dtype, with its shapes checked."""
-    b = BankTensors.from_bank(bank, device=like.device, dtype=like.dtype)
-    k = b.features.shape[0] if b.features.ndim == 2 else -1
-    want = {"features": feature_dim, "srgb": 3, "raw": raw_channels}
-    for name, ch in want.items():
-        t = getattr(b, name)
-        if t.ndim != 2 or t.shape[0] != k or t.shape[1] != ch or k < 1:
-            raise ValueError(
-                f"bank.{name}: expected shape (K, {ch}) with K >= 1 entries shared by "
-                f"features, srgb and raw, got {tuple(t.shape)} (features "
-                f"{tuple(b.features.shape)})"
-            )
-    return b
-
-
-# --------------------------------------------------------------------------- functions
-
-
-def assemble_prior(
-    features: torch.Tensor,
-    bank: Any,
-    *,
-    temperature: float | torch.Tensor = 1.0,
-    chunk_size: int | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Eq. 4 of PriorRAW: assemble the prior sRGB and RAW of every target pixel.
-
-    :math:`\mathcal{F}sRGB_t, \mathcal{F}RAW_t = \mathrm{Softmax}(f_t \otimes f_r / \tau)
-    \otimes [sRGB_r, RAW_r]`, one call of :func:`rawkit.search.assemble` (chunked: peak
-    memory ``O(chunk_size x K)``).  Differentiable w.r.t. the features, the bank and a
-    tensor ``temperature``.
-
-    Args:
-        features: target features ``(*, C, h, w)`` (the encoder's output).
-        bank: features ``(K, C)``, srgb ``(K, 3)``, raw ``(K, R)`` (a
-            :class:`BankTensors` or :class:`rawkit.prior.PriorBank`); cast to the
-            features' device and dtype.
-        temperature: softmax temperature ``tau > 0`` (float or 0-d tensor).
-        chunk_size: target pixels per chunk (``None``: automatic).
-
-    Returns:
-        ``(FsRGB, FRAW)``: ``(*, 3, h, w)`` and ``(*, R, h, w)``.
-
-    Example:
-        >>> import torch
-        >>> bank = BankTensors(torch.eye(2), torch.tensor([[0.0] * 3, [1.0] * 3]),
-        ...                    torch.tensor([[0.1] * 4, [0.9] * 4]))
-        >>> f = torch.tensor([1.0, 0.0]).reshape(1, 2, 1, 1)
-        >>> s, r = assemble_prior(f, bank, temperature=0.01)
-        >>> round(float(s[0, 0, 0, 0]), 3), round(float(r[0, 0, 0, 0]), 3)
-        (0.0, 0.1)
-    """
-    if not isinstance(features, torch.Tensor):
-        raise TypeError(f"features: expected a torch.Tensor, got {type(features).__name__}")
-    if features.ndim < 3:
-        raise ValueError(f"features: expected shape (*, C, h, w), got {tuple(features.shape)}")
-    raw = getattr(bank, "raw", None)
-    raw_channels = raw.shape[-1] if isinstance(raw, (torch.Tensor, np.ndarray)) else 0
-    b = _bank_like(bank, features, features.shape[-3], raw_channels)
-    values = torch.cat([b.srgb, b.raw], dim=1)
-    if isinstance(temperature, torch.Tensor):
-        out = assemble(features / temperature, b.features, values, chunk_size=chunk_size)
-    else:
-        out = assemble(features, b.features, values, temperature=temperature, chunk_size=chunk_size)
-    out = cast(torch.Tensor, out)  # tensors in, tensor out
-    return out[..., :3, :, :], out[..., 3:, :, :]
-
-
-def distance_map(assembled_srgb: torch.Tensor, srgb: torch.Tensor) -> torch.Tensor:
-    r"""Eq. 5 of PriorRAW: :math:`\mathcal{D} = |\mathcal{F}sRGB_t - sRGB_t|`.
-
-    Args:
-        assembled_srgb: ``(*, 3, h, w)`` from :func:`assemble_prior`.
-        srgb: the target sRGB on the same grid ``(*, 3, h, w)``: the full-resolution
-            image averaged over 2x2 blocks (as :func:`rawkit.prior.build_prior_bank`
-            pools the bank's sRGB).
-
-    Returns:
-        ``(*, 3, h, w)``, ``>= 0``.
-
-    Example:
-        >>> import torch
-        >>> distance_map(torch.tensor([0.2, 0.5]), torch.tensor([0.5, 0.5]))
-        tensor([0.3000, 0.0000])
-    """
-    for name, t in (("assembled_srgb", assembled_srgb), ("srgb", srgb)):
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            what = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
-            raise TypeError(f"{name}: expected a floating torch.Tensor, got {what}")
-    if assembled_srgb.shape != srgb.shape:
-        raise ValueError(
-            f"srgb: expected the shape of assembled_srgb {tuple(assembled_srgb.shape)}, "
-            f"got {tuple(srgb.shape)}"
-        )
-    return (assembled_srgb - srgb).abs()
 
 
 def _half_srgb(srgb: torch.Tensor) -> torch.Tensor:
@@ -364,7 +214,7 @@ class PriorRAWNet(nn.Module):
         - ``features``: ``(*, feature_dim, h, w)`` encoder output for ``srgb`` (or the
           encoder itself, called on ``srgb``).
         - ``bank``: ``features (K, feature_dim)``, ``srgb (K, 3)``, ``raw (K,
-          raw_channels)`` (:class:`BankTensors` or a :class:`rawkit.prior.PriorBank`).
+          raw_channels)`` (:class:`~rawkit.nets.BankTensors` or a :class:`rawkit.prior.PriorBank`).
         - output: ``(*, raw_channels, h, w)`` packed RAW in ``(0, 1)``.
 
     ``h`` and ``w`` need not be multiples of 16: the U-Net pads and crops
@@ -644,11 +494,11 @@ class PriorRAWNet(nn.Module):
             features: its encoder features ``(*, feature_dim, H/2, W/2)``, or the
                 encoder (an ``nn.Module``, called on ``srgb``); unused (may be None)
                 for the sRGB-only row or when ``assembled`` is given.
-            bank: the prior bank (:class:`BankTensors`, :class:`rawkit.prior.PriorBank`
+            bank: the prior bank (:class:`~rawkit.nets.BankTensors`, :class:`rawkit.prior.PriorBank`
                 or any object with ``features``, ``srgb``, ``raw``); unused for the
                 sRGB-only row, and with ``assembled`` needed only for Eq. 8.
             assembled: optional ``(FsRGB, FRAW)`` of Eq. 4 for ``srgb``, shapes ``(*, 3,
-                h, w)`` and ``(*, raw_channels, h, w)`` (:func:`assemble_prior` with this
+                h, w)`` and ``(*, raw_channels, h, w)`` (:func:`~rawkit.nets.assemble_prior` with this
                 network's ``temperature``).  The encoder and bank are fixed while the
                 reconstructor trains, so a pipeline can assemble each training image
                 once and crop the maps with the image, instead of every step.
