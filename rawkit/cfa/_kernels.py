@@ -4,11 +4,9 @@ Layout moves (pack/unpack), MIPI bit-packing and the bilinear demosaic are memor
 bound: a fused loop that reads each input byte once and writes each output byte once
 runs at the speed of ``np.copy``, which chains of strided torch ops cannot reach (each
 op is one more pass over memory, and torch's strided copies do not vectorise).  These
-loops are those single passes.  They run on one thread: a memory-bound pass gains
-little from a second one (neither does ``np.copy`` or OpenCV's Bayer conversion), and
-worker threads only lose time when other processes share the cores.  Every kernel
-works on a range of rows ``[r0, r1)`` and releases the GIL, so a caller may still
-split the rows over threads; numba's own thread pool is not used.
+loops are those single passes.  Every kernel works on a range of rows ``[r0, r1)``
+and releases the GIL, so :func:`run_rows` can split the rows over Python threads
+(numba's own thread pool is not used: no second OpenMP runtime next to torch's).
 
 Arrays come in as NumPy views of torch tensors (no copy).  Layout kernels see the
 values as unsigned integers of the same width, so they move the bits of any dtype
@@ -18,6 +16,11 @@ the compiled code on disk after the first call of a process.
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
@@ -25,11 +28,55 @@ __all__ = [
     "bilinear_rows",
     "pack_bits_rows",
     "pack_rows",
+    "run_rows",
     "unpack_bits_rows",
     "unpack_rows",
 ]
 
 _jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def run_rows(
+    kernel: Callable[..., object],
+    args: tuple[object, ...],
+    rows: int,
+    threads: int,
+    *,
+    grain: int = 64,
+) -> bool:
+    """Call ``kernel(*args, r0, r1)`` over the rows ``[0, rows)`` on ``threads`` threads.
+
+    Returns whether any call returned a true value (a kernel's flag, e.g. "not finite").
+
+    One thread (or fewer than ``2 * grain`` rows): a single call.  Otherwise the rows are
+    cut into several bands per thread (of at least ``grain`` rows), and the calling thread
+    and ``threads - 1`` workers each take the next band until none is left, so a thread
+    that the machine's other work starves simply takes fewer bands (a fixed split would
+    wait for the slowest half).  The kernels release the GIL; each band writes rows of
+    the output no other band writes.
+    """
+    if threads <= 1 or rows < 2 * grain:
+        return bool(kernel(*args, 0, rows))
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 1, thread_name_prefix="rawkit-rows"
+        )
+    bands = min(rows // grain, 8 * threads)
+    bounds = [rows * i // bands for i in range(bands + 1)]
+    ticket = itertools.count()  # next() on it is atomic under the GIL
+
+    def work() -> bool:
+        flag = False
+        while (i := next(ticket)) < bands:
+            flag |= bool(kernel(*args, bounds[i], bounds[i + 1]))
+        return flag
+
+    futures = [_POOL.submit(work) for _ in range(threads - 1)]
+    flag = work()
+    return any([f.result() for f in futures]) or flag
 
 
 # --- 4-channel packing ------------------------------------------------------------
@@ -182,38 +229,49 @@ def unpack_bits_rows(data, out, depth, r0, r1):  # type: ignore[no-untyped-def]
 
 # --- bilinear demosaic ------------------------------------------------------------------
 
+# Exact scale factors as float32 scalars: float32 sums stay float32, float64 stay float64.
+_HALF = np.float32(0.5)
+_QUARTER = np.float32(0.25)
+_THREE = np.float32(3)
+
 
 @_jit
-def _bilinear_pairs(p, c, n, own, g, other, x0, x1):  # type: ignore[no-untyped-def]
-    """One inner row: chroma sites at ``x = x0, x0 + 2, ... < x1``, green sites at ``x + 1``.
+def _bilinear_inner(pl, pm, pr, cl, cm, cr, nl, nm, nr, own, g, other, xc):  # type: ignore[no-untyped-def]
+    """One inner row, pixel by pixel with contiguous loads and stores (the compiler vectorises it).
 
-    ``own`` is the colour sampled at the chroma sites of this row, ``other`` the
-    chroma colour of the rows above and below; ``p``, ``c``, ``n`` are the rows
-    above, here and below.  Sums are taken in the order of the taps (row-major over
-    the 3x3 window), then scaled by the exact power of two ``1/n``.
+    ``cl, cm, cr`` are the row itself shifted by -1, 0, +1 columns, ``p*`` / ``n*`` the
+    rows above / below, all of the length of the outputs; index ``x`` is a chroma site
+    where ``x + xc`` is even, a green site elsewhere.  ``own`` receives the colour
+    sampled at this row's chroma sites, ``other`` the chroma colour of the rows above and
+    below.  Every candidate is computed at every pixel and one is selected (no branch),
+    which is what lets the loop run on vector registers.  Sums are taken in the order of
+    the taps (row-major over the 3x3 window), then scaled by the exact ``1/2`` or ``1/4``.
     """
-    for x in range(x0, x1, 2):
-        own[x] = c[x]
-        g[x] = (((p[x] + c[x - 1]) + c[x + 1]) + n[x]) * 0.25
-        other[x] = (((p[x - 1] + p[x + 1]) + n[x - 1]) + n[x + 1]) * 0.25
-        y = x + 1
-        own[y] = (c[y - 1] + c[y + 1]) * 0.5
-        g[y] = c[y]
-        other[y] = (p[y] + n[y]) * 0.5
+    for x in range(own.shape[0]):
+        here = cm[x]
+        row = (cl[x] + cr[x]) * _HALF
+        col = (pm[x] + nm[x]) * _HALF
+        cross = (((pm[x] + cl[x]) + cr[x]) + nm[x]) * _QUARTER
+        diag = (((pl[x] + pr[x]) + nl[x]) + nr[x]) * _QUARTER
+        chroma = ((x + xc) & 1) == 0
+        own[x] = here if chroma else row
+        g[x] = cross if chroma else here
+        other[x] = diag if chroma else col
 
 
 @_jit
-def _bilinear_edge_pairs(c, n, own, g, other, x0, x1):  # type: ignore[no-untyped-def]
-    """:func:`_bilinear_pairs` for the first or last row, whose only neighbour row is ``n``:
+def _bilinear_edge(cl, cm, cr, nl, nm, nr, own, g, other, xc):  # type: ignore[no-untyped-def]
+    """:func:`_bilinear_inner` for the first or last row, whose only neighbour row is ``n*``:
     the means of the neighbours that exist (3, 2 or 1 of them)."""
-    for x in range(x0, x1, 2):
-        own[x] = c[x]
-        g[x] = ((c[x - 1] + c[x + 1]) + n[x]) / 3
-        other[x] = (n[x - 1] + n[x + 1]) * 0.5
-        y = x + 1
-        own[y] = (c[y - 1] + c[y + 1]) * 0.5
-        g[y] = c[y]
-        other[y] = n[y]
+    for x in range(own.shape[0]):
+        here = cm[x]
+        row = (cl[x] + cr[x]) * _HALF
+        cross = ((cl[x] + cr[x]) + nm[x]) / _THREE
+        diag = (nl[x] + nr[x]) * _HALF
+        chroma = ((x + xc) & 1) == 0
+        own[x] = here if chroma else row
+        g[x] = cross if chroma else here
+        other[x] = diag if chroma else nm[x]
 
 
 @_jit
@@ -239,30 +297,49 @@ def _bilinear_pixel(m, out, y, x, oy, ox):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def bilinear_rows(m, out, oy, ox, r0, r1):  # type: ignore[no-untyped-def]
-    """Rows ``[r0, r1)`` (over ``N * H``) of the bilinear demosaic ``out (N, 3, H, W)`` of
-    ``m (N, H, W)``.
+def _nonfinite(bits, expo):  # type: ignore[no-untyped-def]
+    """Whether a row of floats seen as unsigned ints ``bits`` holds a NaN or an Inf: its
+    largest exponent field is all ones (``expo``, the exponent mask of the float type)."""
+    acc = bits[0] & expo
+    for x in range(1, bits.shape[0]):
+        acc = max(acc, bits[x] & expo)  # an integer max: vectorised, no float compare
+    return acc == expo
 
-    ``(oy, ox)`` shifts the pattern onto RGGB: the site of pixel ``(y, x)`` is
-    ``((y + oy) % 2, (x + ox) % 2)`` of an RGGB tile.  Inner pixels go through the
-    vectorised pair loop; the one-pixel frame through :func:`_bilinear_pixel`.
+
+@_jit
+def bilinear_rows(m, bits, expo, out, oy, ox, r0, r1):  # type: ignore[no-untyped-def]
+    """Rows ``[r0, r1)`` (over ``N * H``) of the bilinear demosaic ``out (N, 3, H, W)`` of
+    ``m (N, H, W)``; returns whether any of these rows of ``m`` holds a NaN or an Inf.
+
+    ``bits`` is ``m`` seen as unsigned integers of its width and ``expo`` the exponent
+    mask of its float type: each row is checked while it is in the cache (the caller
+    discards the output and raises when a row is not finite, so no separate pass over
+    the input is needed).  ``(oy, ox)`` shifts the pattern onto RGGB: the site of pixel
+    ``(y, x)`` is ``((y + oy) % 2, (x + ox) % 2)`` of an RGGB tile.  Columns
+    ``1 .. W - 2`` go through the vectorised row loops (as shifted views, so that every
+    load is at the loop index); the first and last column through :func:`_bilinear_pixel`.
     """
     h, w = m.shape[1], m.shape[2]
+    bad = False
     for r in range(r0, r1):
         n, y = r // h, r % h
         mn, on = m[n], out[n]
-        x0 = 1 if ((y + oy + ox) & 1) == 1 else 2  # first inner chroma column
-        x1 = w - 2  # a pair (x, x + 1) is inner when x + 1 <= w - 2
+        xc = (y + oy + ox + 1) & 1  # inner index x is pixel x + 1: chroma where x + xc is even
         own, other = (0, 2) if ((y + oy) & 1) == 0 else (2, 0)  # R row or B row (RGGB terms)
+        c = mn[y]
+        o, g, t = on[own, y, 1 : w - 1], on[1, y, 1 : w - 1], on[other, y, 1 : w - 1]
         if y == 0 or y == h - 1:  # first or last row: one neighbour row
             nb = mn[1] if y == 0 else mn[h - 2]
-            _bilinear_edge_pairs(mn[y], nb, on[own, y], on[1, y], on[other, y], x0, x1)
+            _bilinear_edge(c[: w - 2], c[1 : w - 1], c[2:], nb[: w - 2], nb[1 : w - 1], nb[2:],
+                           o, g, t, xc)  # fmt: skip
         else:
-            _bilinear_pairs(mn[y - 1], mn[y], mn[y + 1], on[own, y], on[1, y], on[other, y], x0, x1)
-        for x in range(0, x0):
-            _bilinear_pixel(mn, on, y, x, oy, ox)
-        for x in range(x0 + 2 * ((x1 - x0 + 1) // 2), w):
-            _bilinear_pixel(mn, on, y, x, oy, ox)
+            p, nb = mn[y - 1], mn[y + 1]
+            _bilinear_inner(p[: w - 2], p[1 : w - 1], p[2:], c[: w - 2], c[1 : w - 1], c[2:],
+                            nb[: w - 2], nb[1 : w - 1], nb[2:], o, g, t, xc)  # fmt: skip
+        _bilinear_pixel(mn, on, y, 0, oy, ox)
+        _bilinear_pixel(mn, on, y, w - 1, oy, ox)
+        bad |= _nonfinite(bits[n, y], expo)
+    return bad
 
 
 # --- Malvar-He-Cutler (2004) ------------------------------------------------------------

@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -141,7 +142,11 @@ def _plane_weights(pattern: str, method: str) -> torch.Tensor:
     return w
 
 
-def _check_mosaic(mosaic: torch.Tensor, pattern: str, min_side: int) -> None:
+def _check_mosaic(
+    mosaic: torch.Tensor, pattern: str, min_side: int, *, finite: bool = True
+) -> None:
+    """The boundary checks; ``finite=False`` leaves NaN/Inf to the caller (the compiled
+    bilinear pass checks each row while it reads it)."""
     check_tensor_like(mosaic, "mosaic")
     check_pattern(pattern)
     check_shape(mosaic, ["*", "1", "H", "W"], "mosaic")
@@ -150,7 +155,7 @@ def _check_mosaic(mosaic: torch.Tensor, pattern: str, min_side: int) -> None:
     h, w = mosaic.shape[-2:]
     if h < min_side or w < min_side:
         raise ValueError(f"mosaic: expected H and W >= {min_side}, got H={h}, W={w}")
-    if mosaic.numel():
+    if finite and mosaic.numel():
         lo, hi = torch.aminmax(mosaic.detach())  # one read-only pass; NaN/Inf show up here
         if not bool(torch.isfinite(lo) & torch.isfinite(hi)):
             check_finite(mosaic, "mosaic")  # raises with the standard message
@@ -203,9 +208,13 @@ def _compiled(x: torch.Tensor, pattern: str, method: str, out: torch.Tensor) -> 
         _kernels.malvar_rows(src, out.detach().numpy(), oy, ox, 0, n * h)
         return
     src = x.detach().reshape(n, h, w).numpy()
-    # One thread: the pass is memory bound (as OpenCV's, which gains nothing from a second
-    # thread either), and worker threads only lose time on a loaded machine.
-    _kernels.bilinear_rows(src, out.detach().numpy(), oy, ox, 0, n * h)
+    bits = src.view(np.uint32 if src.dtype == np.float32 else np.uint64)
+    expo = np.uint32(0x7F800000) if src.dtype == np.float32 else np.uint64(0x7FF0000000000000)
+    # Row bands on torch's intra-op thread count (what the caller set), taken from a
+    # shared counter so that a starved thread on a loaded machine takes fewer of them.
+    args = (src, bits, expo, out.detach().numpy(), oy, ox)
+    if _kernels.run_rows(_kernels.bilinear_rows, args, n * h, torch.get_num_threads()):
+        check_finite(x, "mosaic")  # raises the boundary's message; the fresh output is dropped
 
 
 def _border_weights(pattern: str, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
@@ -234,14 +243,19 @@ def _divide_border(y: torch.Tensor, den: torch.Tensor) -> None:
             y[..., 1:-1, -1] /= den[1, ws - 1]
 
 
-def _linear_demosaic(mosaic: torch.Tensor, pattern: str, method: str) -> torch.Tensor:
-    *batch, _, h, w = mosaic.shape
-    x = mosaic.reshape(-1, 1, h, w)
-    if (
+def _compiled_path(x: torch.Tensor) -> bool:
+    """Whether ``x`` goes through the compiled CPU pass (no autograd, float32/float64)."""
+    return (
         x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
         and not (x.requires_grad and torch.is_grad_enabled())
-    ):
+    )
+
+
+def _linear_demosaic(mosaic: torch.Tensor, pattern: str, method: str) -> torch.Tensor:
+    *batch, _, h, w = mosaic.shape
+    x = mosaic.reshape(-1, 1, h, w)
+    if _compiled_path(x):
         out = empty_output((*batch, 3, h, w), like=mosaic)
         _compiled(x, pattern, method, out.view(-1, 3, h, w))
         return out
@@ -292,7 +306,9 @@ def demosaic_bilinear(mosaic: Array, *, pattern: Pattern) -> Array:
         >>> rgb.shape, float(rgb.min()), float(rgb.max())
         ((3, 4, 4), 0.25, 0.25)
     """
-    _check_mosaic(mosaic, pattern, 2)
+    check_tensor_like(mosaic, "mosaic")
+    # The compiled pass checks NaN/Inf on the rows it reads (no separate pass over the input).
+    _check_mosaic(mosaic, pattern, 2, finite=not _compiled_path(mosaic))
     return _linear_demosaic(mosaic, pattern, "bilinear")
 
 

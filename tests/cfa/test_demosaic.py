@@ -243,3 +243,59 @@ def test_bilinear_compiled_path_matches_conv2d_path_at_two_threads(pattern):
     torch.testing.assert_close(fast, with_grad, atol=1e-12, rtol=0)
     flat = demosaic_bilinear(torch.full((1, 18, 14), 0.3), pattern=pattern)
     torch.testing.assert_close(flat, torch.full((3, 18, 14), 0.3))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@given(
+    y=st.integers(0, 139),
+    x=st.integers(0, 9),
+    bad=st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+)
+def test_bilinear_one_non_finite_value_anywhere_raises(threads, dtype, y, x, bad):
+    """The compiled pass checks every row it reads: one NaN/Inf anywhere, at 1 or 2 threads."""
+    m = torch.rand(2, 1, 140, 10, dtype=dtype, generator=torch.Generator().manual_seed(4))
+    m[1, 0, y, x] = bad
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        count = "1 NaN and 0 Inf" if bad != bad else "0 NaN and 1 Inf"
+        with pytest.raises(ValueError, match=f"mosaic: expected finite values, got {count}"):
+            demosaic_bilinear(m, pattern="GRBG")
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bilinear_row_bands_on_two_threads_equal_one_thread(pattern, dtype):
+    """Enough rows to be split into bands: 2 threads give the same bits as 1, and the conv2d path."""
+    m = torch.rand(3, 1, 150, 22, dtype=dtype, generator=torch.Generator().manual_seed(6))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = demosaic_bilinear(m, pattern=pattern)
+        torch.set_num_threads(2)
+        two = demosaic_bilinear(m, pattern=pattern)
+    finally:
+        torch.set_num_threads(before)
+    torch.testing.assert_close(two, one, rtol=0, atol=0)
+    slow = demosaic_bilinear(m.clone().requires_grad_(True), pattern=pattern).detach()
+    torch.testing.assert_close(one, slow, rtol=0, atol=1e-6 if dtype == torch.float32 else 1e-14)
+
+
+@given(rows=st.integers(0, 2000), threads=st.integers(1, 4), grain=st.integers(1, 100))
+def test_run_rows_covers_every_row_once(rows, threads, grain):
+    """The band scheduler hands out each row exactly once and reports any kernel's flag."""
+    from rawkit.cfa._kernels import run_rows
+
+    seen = np.zeros(rows, np.int64)
+
+    def kernel(flag_at, r0, r1):
+        seen[r0:r1] += 1
+        return r0 <= flag_at < r1
+
+    assert run_rows(kernel, (-1,), rows, threads, grain=grain) is False
+    np.testing.assert_array_equal(seen, np.ones(rows, np.int64))
+    if rows:
+        assert run_rows(kernel, (rows - 1,), rows, threads, grain=grain) is True
