@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from _ssim_reference import sk_ssim_map, sk_ssim_per_channel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.ndimage import gaussian_filter
 from skimage import data
 from skimage.metrics import peak_signal_noise_ratio as sk_psnr
-from skimage.metrics import structural_similarity as sk_ssim
 
 from rawkit.metrics import (
     MS_SSIM_WEIGHTS,
@@ -31,22 +31,6 @@ pytorch_msssim = pytest.importorskip("pytorch_msssim")
 # Per-dtype tolerances in one place.
 TOL = {np.float32: 1e-4, np.float64: 1e-8}
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def _sk_ssim_per_channel(x: np.ndarray, y: np.ndarray, data_range: float) -> np.ndarray:
-    """Reference: scikit-image SSIM of each channel of ``(C, H, W)`` images."""
-    return np.array(
-        [
-            sk_ssim(
-                x[c],
-                y[c],
-                gaussian_weights=True,
-                use_sample_covariance=False,
-                data_range=data_range,
-            )
-            for c in range(x.shape[0])
-        ]
-    )
 
 
 def _photo_pair(name: str, h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +52,7 @@ def _photo_pair(name: str, h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarra
 )
 def test_ssim_matches_skimage_on_photos(name, h, w, dtype):
     x, y = _photo_pair(name, h, w, dtype)
-    ref = _sk_ssim_per_channel(x, y, 1.0)
+    ref = sk_ssim_per_channel(x, y, 1.0)
     got = ssim(x, y, data_range=1.0, per_channel=True)
     assert isinstance(got, np.ndarray) and got.shape == (3,) and got.dtype == dtype
     np.testing.assert_allclose(got, ref, rtol=0, atol=TOL[dtype])
@@ -89,7 +73,7 @@ def test_ssim_matches_skimage_on_random_images(dtype, h, w, c, scale, seed):
     rng = np.random.default_rng(seed)
     x = (rng.random((c, h, w)) * scale).astype(dtype)
     y = np.clip(x + rng.normal(0, 0.2 * scale, x.shape), 0, scale).astype(dtype)
-    ref = _sk_ssim_per_channel(x, y, scale)
+    ref = sk_ssim_per_channel(x, y, scale)
     np.testing.assert_allclose(
         ssim(x, y, data_range=scale, per_channel=True), ref, rtol=0, atol=TOL[dtype]
     )
@@ -99,10 +83,7 @@ def test_ssim_map_matches_skimage_full_map_borders_included():
     x, y = _photo_pair("astronaut", 37, 53, np.float64)
     got = ssim_map(x, y, data_range=1.0)
     for c in range(3):
-        _, ref = sk_ssim(
-            x[c], y[c], gaussian_weights=True, use_sample_covariance=False, data_range=1.0,
-            full=True,
-        )  # fmt: skip
+        ref = sk_ssim_map(x[c], y[c], 1.0)
         np.testing.assert_allclose(got[c], ref, rtol=0, atol=1e-10)
 
 
@@ -131,7 +112,7 @@ def test_ssim_batch_dims_equal_loop():
     assert got.shape == (2, 3)
     for i in range(2):
         for j in range(3):
-            ref = _sk_ssim_per_channel(x[i, j], y[i, j], 1.0).mean()
+            ref = sk_ssim_per_channel(x[i, j], y[i, j], 1.0).mean()
             assert got[i, j] == pytest.approx(ref, abs=1e-10)
     assert ssim(x, y, data_range=1.0, per_channel=True).shape == (2, 3, 4)
 
@@ -142,7 +123,7 @@ def test_ssim_integer_inputs_computed_in_float64():
     y = rng.integers(0, 1024, (2, 20, 21)).astype(np.uint16)
     got = ssim(x, y, data_range=1023, per_channel=True)
     assert got.dtype == np.float64
-    ref = _sk_ssim_per_channel(x.astype(np.float64), y.astype(np.float64), 1023)
+    ref = sk_ssim_per_channel(x.astype(np.float64), y.astype(np.float64), 1023)
     np.testing.assert_allclose(got, ref, atol=1e-10)
 
 
@@ -155,13 +136,7 @@ def test_ssim_mask_of_ones_and_region():
     # Weighted mean of skimage's full map, cropped by 5, over the masked pixels.
     mask = np.zeros((1, 40, 41), bool)
     mask[:, 10:30, 5:25] = True
-    maps = [
-        sk_ssim(
-            x[c], y[c], gaussian_weights=True, use_sample_covariance=False, data_range=1.0,
-            full=True,
-        )[1][5:-5, 5:-5]
-        for c in range(3)
-    ]  # fmt: skip
+    maps = [sk_ssim_map(x[c], y[c], 1.0)[5:-5, 5:-5] for c in range(3)]
     sel = mask[0, 5:-5, 5:-5]
     ref = np.mean([m[sel] for m in maps])
     assert float(ssim(x, y, data_range=1.0, mask=mask)) == pytest.approx(ref, abs=1e-10)
@@ -397,7 +372,7 @@ def _independent_score(preds, gts, window: str) -> tuple[float, float]:
         p, g = p.astype(np.float64) / 1024, g.astype(np.float64) / 1024
         ps.append(10 * np.log10(1.0 / np.mean((g - p) ** 2)))
         if window == "skimage":
-            ss.append(_sk_ssim_per_channel(g.transpose(2, 0, 1), p.transpose(2, 0, 1), 1).mean())
+            ss.append(sk_ssim_per_channel(g.transpose(2, 0, 1), p.transpose(2, 0, 1), 1).mean())
         else:
             ss.append(np.mean([_myssim_reference(g[..., c], p[..., c]) for c in range(4)]))
     return float(np.mean(ps)), float(np.mean(ss))
