@@ -127,8 +127,16 @@ def train_srgb_unet(
     train, val = split_tensors("train", preset=preset), split_tensors("val", preset=preset)
     cls: Any = get("srgb_unet")
     pipe = cls(
-        cls.Config(width=width, depth=depth, steps=steps, batch_size=batch_size, crop=crop, lr=lr,
-                   beta=beta, l2=l2)
+        cls.Config(
+            width=width,
+            depth=depth,
+            steps=steps,
+            batch_size=batch_size,
+            crop=crop,
+            lr=lr,
+            beta=beta,
+            l2=l2,
+        )
     )
     from rawkit.nets import UNet
 
@@ -399,8 +407,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--crop-seed", type=int)
     ap.add_argument("--encoder-steps", type=int, default=100)
     ap.add_argument("--beta", type=float, default=1.0, help="weight of 1 - SSIM in Eq. 9")
-    ap.add_argument("--l2", default="mse", choices=["mse", "psnr"],
-                    help="the L2 term of Eq. 9: MSE, or minus each crop's PSNR")
+    ap.add_argument(
+        "--l2",
+        default="mse",
+        choices=["mse", "psnr"],
+        help="the L2 term of Eq. 9: MSE, or minus each crop's PSNR",
+    )
     ap.add_argument("--overwrite", action="store_true", help="replace a saved pipeline in --out")
     a = ap.parse_args(argv)
     if a.method == "evaluate":

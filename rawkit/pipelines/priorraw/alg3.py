@@ -311,7 +311,9 @@ class _ValImages(torch.utils.data.Dataset):  # type: ignore[type-arg]
         for p in pairs:
             item = {"srgb": torch.as_tensor(p.srgb), "packed": torch.as_tensor(p.packed)}
             if enc is not None:
-                m = torch.as_tensor(assemble_raw(p.srgb, encoder=enc, bank=bank_t, which="both", device=dev))
+                m = torch.as_tensor(
+                    assemble_raw(p.srgb, encoder=enc, bank=bank_t, which="both", device=dev)
+                )
                 item |= {"fs": m[:3].cpu(), "fr": m[3:].cpu()}
             self.items.append(item)
 
@@ -327,7 +329,8 @@ class _KeepBest:
     best mean so far and restores it at the end."""
 
     def __init__(self, model: nn.Module, n: int) -> None:
-        self.model, self.n, self.scores = model, n, []  # type: list[float]
+        self.model, self.n = model, n
+        self.scores: list[float] = []
         self.best: tuple[float, dict[str, torch.Tensor]] | None = None
 
     def add(self, v: torch.Tensor) -> None:
@@ -336,7 +339,10 @@ class _KeepBest:
             mean = sum(self.scores) / len(self.scores)
             self.scores = []
             if self.best is None or mean > self.best[0]:
-                self.best = (mean, {k: t.detach().clone() for k, t in self.model.state_dict().items()})
+                self.best = (
+                    mean,
+                    {k: t.detach().clone() for k, t in self.model.state_dict().items()},
+                )
 
     def restore(self) -> None:
         if self.best is not None:

@@ -154,9 +154,7 @@ class PriorRAW(Pipeline):
         shared[key] = copy.deepcopy(out)
         return out
 
-    def _fit(
-        self, data: PairSet, *, seed: int, progress: bool, val: PairSet | None = None
-    ) -> None:
+    def _fit(self, data: PairSet, *, seed: int, progress: bool, val: PairSet | None = None) -> None:
         """Alg. 1-3 in turn; with ``val``, Alg. 3 is validated every 250 steps
         (``info["curve"]``: step, ``val_psnr``) and keeps its best weights
         (``info["best_step"]``)."""
@@ -197,7 +195,9 @@ class PriorRAW(Pipeline):
                     **c.net_base(),
                 )  # fmt: skip
                 if val is not None:
-                    curve = [{"step": int(v["step"]), "val_psnr": v["psnr"]} for v in res.history.val]
+                    curve = [
+                        {"step": int(v["step"]), "val_psnr": v["psnr"]} for v in res.history.val
+                    ]
                     self.info["curve"] = curve
                     self.info["best_step"] = max(curve, key=lambda v: v["val_psnr"])["step"]
                 return res.model
