@@ -555,9 +555,11 @@ def _parser() -> argparse.ArgumentParser:
         "quality", help="reconstruction quality of every method (PSNR/SSIM table)"
     )
     p_qual.add_argument(
-        "--preset", default="default", choices=["quick", "demo", "default", "hard"],
+        "--preset", default="default", choices=["quick", "demo", "default", "hard", "overexposed"],
         help="default: the benchmark camera's test split (the weights' cards); hard: every "
-        "render drawn at random; quick: tiny images; with --train: quick takes seconds, "
+        "render drawn at random; overexposed: the default test split scored as rendered and "
+        "rendered with more exposure (5-30 %% of the sRGB pixels clip), with PSNR inside and "
+        "outside the overexposure mask; quick: tiny images; with --train: quick takes seconds, "
         "demo ~5 min, default and hard ~10-20 min on 2 cores",
     )  # fmt: skip
     p_qual.add_argument(

@@ -262,3 +262,56 @@ def test_windowed_branches_blend_back_to_the_whole():
     assert not torch.equal(plain(x, tile=8).fused, plain(x).fused)  # windows do differ
     with pytest.raises(ValueError, match="tile"):
         net(x, tile=7)
+
+
+# ------------------------------------------------------------------ gated exposure gain
+
+
+def test_untrained_gain_is_one_and_a_saturated_gate_is_the_plain_regression():
+    from rawkit.nets._overexposure_gain import exposure_features, gated_log_gain
+
+    net = _net()
+    x = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(net.log_gain(x), torch.zeros(2, dtype=torch.float64))
+    f = exposure_features(x)
+    w = torch.linspace(-1, 1, f.shape[1], dtype=torch.float64)
+    gate = torch.zeros_like(w)
+    gate[0] = 40.0
+    assert torch.equal(gated_log_gain(f, w, gate, torch.tensor(3.0, dtype=torch.float64)), f @ w)
+    # a gate at -40: the constant c, whatever the image
+    gate[0] = -40.0
+    c = torch.tensor(-0.25, dtype=torch.float64)
+    assert torch.allclose(gated_log_gain(f, w, gate, c), c.expand(2))
+
+
+def test_psnr_table_is_the_psnr_of_the_gained_clamped_base():
+    from rawkit.metrics import psnr
+    from rawkit.nets._overexposure_gain import LOG_GAIN_GRID, psnr_table
+
+    g = torch.Generator().manual_seed(1)
+    base, truth = (
+        torch.rand(3, 6, 6, generator=g).double(),
+        torch.rand(3, 6, 6, generator=g).double(),
+    )
+    tab = psnr_table(base, truth)
+    for k in (0, 100, 225):
+        ref = psnr((base * torch.exp(LOG_GAIN_GRID[k])).clamp(0, 1), truth, data_range=1.0)
+        assert float(tab[k]) == pytest.approx(float(ref), abs=1e-9)
+
+
+def test_gated_gain_fit_separates_normal_from_overexposed_images():
+    """Half the images need no gain, half a gain of e**-1 (overexposed); one statistic
+    (the clipped share) tells them apart, another varies at random.  The fitted gate gives
+    each group its gain, which no single linear regression of both statistics can."""
+    from rawkit.nets._overexposure_gain import LOG_GAIN_GRID, fit_gated_gain, gated_log_gain
+
+    rng = np.random.default_rng(0)
+    n = 40
+    over = np.arange(n) % 2 == 1
+    clipped = np.where(over, rng.uniform(0.1, 0.3, n), rng.uniform(0.0, 0.02, n))
+    f = torch.tensor(np.c_[np.ones(n), clipped, rng.uniform(0, 1, n)])
+    best = torch.tensor(np.where(over, -1.0, 0.0))
+    tables = 40 - 30 * (LOG_GAIN_GRID[None] - best[:, None]).abs()  # PSNR peaks at the best gain
+    w, u, c = fit_gated_gain(f, tables, best + 0.3 * torch.tensor(rng.normal(size=n)))
+    g = gated_log_gain(f, w, u, c)
+    assert torch.allclose(g, best, atol=0.1)

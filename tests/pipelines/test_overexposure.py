@@ -247,3 +247,16 @@ def test_oe_crops_each_hold_an_overexposed_pixel(pair):
     )
     with pytest.raises(ValueError, match="overexposed"):
         OverexposedCrops(pairs, masks=[q * 0 for q in quads], crop=16, length=4, seed=0)
+
+
+def test_folders_saved_before_the_gated_gain_load_with_the_plain_regression(fitted, pair):
+    """A state without the gate's buffers (saved before it existed) loads, and its gain is
+    the plain regression ``w . f`` those weights were fitted for."""
+    from rawkit.nets._overexposure_gain import exposure_features
+
+    old = {k: v for k, v in fitted.state_tensors().items() if k not in ("gain_gate", "gain_normal")}
+    again = oe.OverexposurePipeline(fitted.config)
+    again.load_state_tensors(old)
+    x = torch.from_numpy(pair.srgb)[None]
+    want = exposure_features(x) @ fitted.net.gain_weights.double()
+    assert torch.allclose(again.net.log_gain(x), want, atol=1e-12)
