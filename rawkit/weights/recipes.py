@@ -355,7 +355,7 @@ def complete_card(folder: str | Path, *, preset: str = "default") -> dict[str, A
 #: card's ``command`` is this recipe.
 FULL_RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "srgb_unet": ("rawkit.weights.recipes", ("srgb_unet", "--preset", "default", "--steps",
-                  "2000", "--lr", "5e-4", "--seed", "0")),
+                  "3000", "--lr", "5e-4", "--beta", "0", "--l2", "psnr", "--seed", "0")),
     "priorraw": ("rawkit.weights.recipes", ("priorraw", "--preset", "default",
                  "--encoder-steps", "350", "--steps", "2000", "--lr", "5e-4", "--seed", "0")),
     "learned_metadata": ("rawkit.weights.recipes", ("learned_metadata", "--preset", "default",
