@@ -38,6 +38,16 @@ _jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 _POOL: ThreadPoolExecutor | None = None
 
 
+def _forget_pool() -> None:
+    """In a forked child the parent's worker threads do not exist: start a new pool there."""
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def run_rows(
     kernel: Callable[..., object],
     args: tuple[object, ...],

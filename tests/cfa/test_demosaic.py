@@ -299,3 +299,26 @@ def test_run_rows_covers_every_row_once(rows, threads, grain):
     np.testing.assert_array_equal(seen, np.ones(rows, np.int64))
     if rows:
         assert run_rows(kernel, (rows - 1,), rows, threads, grain=grain) is True
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_bilinear_row_bands_in_a_forked_child():
+    """The band workers are threads: a child forked after they started makes its own."""
+    import multiprocessing
+
+    m = torch.rand(1, 1, 200, 12, generator=torch.Generator().manual_seed(8))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        expected = demosaic_bilinear(m, pattern="RGGB")  # starts the parent's workers
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1) as pool:
+            got = pool.apply_async(_demosaic_two_threads, (m,)).get(timeout=60)
+    finally:
+        torch.set_num_threads(before)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def _demosaic_two_threads(m):
+    torch.set_num_threads(2)
+    return demosaic_bilinear(m, pattern="RGGB")
