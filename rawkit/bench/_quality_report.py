@@ -189,7 +189,7 @@ def format_quality_table(records: Sequence[QualityRecord], *, goals: bool = True
             where = g["render"] + (
                 "" if g.get("split", "normal") == "normal" else f", {g['split']}"
             )
-            lines.append(f"  [{mark:6s}] {g['goal']:64s} {where:7s} {g['value']:+7.2f} dB")
+            lines.append(f"  [{mark:6s}] {g['goal']:64s} {where:19s} {g['value']:+7.2f} dB")
     return "\n".join(lines)
 
 

@@ -40,8 +40,10 @@ pieces it is built from:
   fusion runs two U-Nets, each the size of the single one.
 * *Base and exposure gain* (``base="generic"``, :class:`rawkit.nets.OverexposureFusionNet`):
   the branches correct the blind generic inverse of ``camera`` times a global
-  exposure gain fitted by ridge regression on the training images before the
-  branches train (zero-initialised heads: the untrained fusion is that inverse).
+  exposure gain (a constant for normally exposed images, a regression for overexposed
+  ones, mixed by a logistic gate) fitted to the mean PSNR of the gained inverse over
+  the training images, normal and overexposed together, before the branches train
+  (zero-initialised heads: the untrained fusion is that inverse).
   ``base="none"`` gives the poster's plain branches.
 * *Inference.*  ``reconstruct`` runs the branches on ``crop``-sized windows
   overlapping by a quarter (:meth:`rawkit.nets.OverexposureFusionNet.forward`,
@@ -396,7 +398,8 @@ class OverexposurePipeline(Pipeline):
             masks.append(_packed_mask(s, c.threshold))
             hard = cast(torch.Tensor, overexposure(s, threshold=c.threshold, softness=0.0))
             fits.append((s, truths[-1], 1 - hard))
-        # the global exposure gain, by ridge regression, before the branches train (nets notes)
+        # the global exposure gain (gated; fitted to the mean PSNR of the gained base) before
+        # the branches train (nets notes)
         self.info["gain_fit_images"] = net.fit_gain(fits)
         extras = {"demosaiced": [F.pixel_unshuffle(d, 2) for d in truths]}
         if c.base == "generic":
