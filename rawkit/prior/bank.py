@@ -20,7 +20,8 @@ reference set in Eq. 4.  Sec. 3.3 and Alg. 2 use ``group_size=200``; the ablatio
    points for 5,000 clusters), drawn here with ``numpy.random.default_rng(seed)``;
 3. ``selectNearest``: for each centroid, the ``group_size`` reference pixels of largest
    inner product (or smallest L2 distance) among *all* reference pixels, searched
-   exactly with ``faiss.knn`` block by block and merged with ``faiss.ResultHeap``;
+   exactly with ``faiss.knn``, one call per block, merged with ``faiss.ResultHeap``
+   when the reference set came in several blocks;
 4. ``mean``: the averages (in float64, over the group's ids in increasing order) of
    their features, sRGB and RAW values.
 
@@ -483,7 +484,8 @@ def build_prior_bank(
         encoder_id: recorded in the bank (and checked by :meth:`PriorBank.load`).
         max_points_per_centroid: k-means trains on at most this many points per
             centroid (faiss's default, 256), drawn at random with ``seed``.
-        block_rows: rows per block when collecting batches (and per exact search).
+        block_rows: rows per block when collecting batches (the exact search runs
+            once per block).
         n_threads: faiss OpenMP threads for the build (``None``: faiss's default).
         progress: show tqdm progress bars.
 
@@ -562,14 +564,17 @@ def build_prior_bank(
         # Alg. 2 line 7: the group_size nearest reference pixels of every centroid.
         bar.set_postfix_str("grouping")
         fmetric = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
-        heap = faiss.ResultHeap(n_clusters, group_size, keep_max=metric == "ip")
-        for start, block in zip(blocks.starts, blocks.f, strict=True):
-            for j in range(0, block.shape[0], block_rows):
-                part = block[j : j + block_rows]
-                d, i = faiss.knn(centroids, part, min(group_size, part.shape[0]), metric=fmetric)
-                heap.add_result(d, i + (start + j))
-        heap.finalize()
-        groups = np.sort(heap.I, axis=1)  # ids in increasing order: a fixed summation order
+        # One exact search per block (faiss blocks the distances itself); several merged.
+        if len(blocks.f) == 1:
+            ids = faiss.knn(centroids, blocks.f[0], group_size, metric=fmetric)[1]
+        else:
+            heap = faiss.ResultHeap(n_clusters, group_size, keep_max=metric == "ip")
+            for start, block in zip(blocks.starts, blocks.f, strict=True):
+                d, i = faiss.knn(centroids, block, min(group_size, len(block)), metric=fmetric)
+                heap.add_result(d, i + start)
+            heap.finalize()
+            ids = heap.I
+        groups = np.sort(ids, axis=1)  # ids in increasing order: a fixed summation order
         bar.update(1)
 
         # Alg. 2 lines 8-10: averages of features, sRGB and RAW over each group.

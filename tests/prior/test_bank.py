@@ -95,6 +95,19 @@ def test_groups_are_the_nearest_points_of_each_centroid(metric, monkeypatch):
     np.testing.assert_allclose(bank.raw, r[idx].astype(np.float64).mean(1), atol=1e-6)
 
 
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+def test_blocks_smaller_and_larger_than_a_group_equal_one_array(metric):
+    """Batches kept as separate blocks (one smaller than a group) give the one-array bank."""
+    f, s, r = _data(2000, c=6, seed=3)
+    cuts = [0, 700, 705, 2000]  # a 5-row block: fewer rows than group_size
+    batches = [(f[a:b], s[a:b], r[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    kw = {"metric": metric, "n_clusters": 15, "group_size": 30, "max_points_per_centroid": 40}
+    blocks = _build(iter(batches), None, None, block_rows=1, **kw)
+    whole = _build(f, s, r, **kw)
+    for name in ("features", "srgb", "raw"):
+        np.testing.assert_allclose(getattr(blocks, name), getattr(whole, name), atol=1e-6)
+
+
 def test_streaming_with_encoder_equals_arrays():
     """Batches of images through an encoder == precomputed arrays of the same pixels."""
     g = torch.Generator().manual_seed(2)
