@@ -106,6 +106,14 @@ def measure_in_subprocess(setup: str, run: str, *, timeout: float | None = None)
     return json.loads(line.split(" ", 1)[1])
 
 
+def _load() -> str:
+    """The 1-minute load average, or n/a where the system does not report it."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):
+        return "n/a"
+
+
 def _mib(b: int | None) -> str:
     return "n/a" if b is None else f"{b / 2**20:.0f} MiB"
 
@@ -255,12 +263,17 @@ def _bank_records(megapixels: float) -> list[SpeedRecord]:
     index.add(x)
     D, I = index.search(km.centroids, {g})
     """
+    # The two sides run one after the other (one run each): the machine's load average
+    # around each says how comparable their wall times are (CPU time is less sensitive).
+    load = [_load()]
     rk = measure_in_subprocess(setup, run_rk)
+    load.append(_load())
     peer = measure_in_subprocess(setup, run_peer)
+    load.append(_load())
     note = (
         f"{n}x32 -> {k}x{g}, niter={niter}; CPU {rk['cpu_seconds']:.1f}/{peer['cpu_seconds']:.1f} s"
         f" = {rk['cpu_seconds'] / peer['cpu_seconds']:.2f}; peak +{_mib(rk['peak_bytes'])} vs faiss "
-        f"+{_mib(peer['peak_bytes'])}"
+        f"+{_mib(peer['peak_bytes'])}; load {load[0]}->{load[1]} (rawkit), ->{load[2]} (faiss)"
     )
     size = f"N={n}"
     ratio = rk["seconds"] / peer["seconds"]

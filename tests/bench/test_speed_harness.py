@@ -67,3 +67,17 @@ def test_cfa_suite_rows_at_a_tiny_size():
     assert "uint16 in/out" in opencv.note and "float32 in/out" in opencv.note
     assert opencv.goal == 2.0
     assert gc.get_freeze_count() == frozen  # the suite puts the objects it set aside back
+
+
+def test_bank_row_at_a_tiny_size(monkeypatch):
+    """The bank row runs both sides in subprocesses and notes CPU, memory and the load around them."""
+    pytest.importorskip("faiss")
+    from rawkit.bench.speed_search import _bank_records
+
+    monkeypatch.setenv("RAWKIT_BENCH_BANK_POINTS", "2000")
+    monkeypatch.setenv("RAWKIT_BENCH_BANK_NITER", "2")
+    with thread_count(1):
+        (rec,) = _bank_records(12.0)
+    assert rec.size == "N=2000" and rec.goal == 1.2 and rec.rawkit_s > 0 and rec.peer_s > 0
+    assert "2000x32 -> 31x1000, niter=2; CPU " in rec.note
+    assert " (rawkit), ->" in rec.note and "peak +" in rec.note
