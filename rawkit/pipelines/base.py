@@ -212,8 +212,8 @@ def register(cls: type[P]) -> type[P]:
     """Class decorator: add a :class:`Pipeline` subclass to the registry under ``cls.name``.
 
     Checks the class attributes (``name`` a lower-case identifier, ``Config`` a frozen
-    :class:`PipelineConfig` dataclass, ``learned``/``stores_metadata``/``tileable``
-    bools, ``description`` a non-empty line).  Registering another class under a taken
+    :class:`PipelineConfig` dataclass, ``learned``/``stores_metadata``/``tileable``/
+    ``validates`` bools, ``description`` a non-empty line).  Registering another class under a taken
     name raises; registering the same class again (a module reload) replaces it.
 
     Raises:
@@ -245,7 +245,7 @@ def register(cls: type[P]) -> type[P]:
             f"{cls.__name__}.Config: expected a frozen dataclass subclass of PipelineConfig, "
             f"got {cfg!r}"
         )
-    for attr in ("learned", "stores_metadata", "tileable"):
+    for attr in ("learned", "stores_metadata", "tileable", "validates"):
         if not isinstance(getattr(cls, attr, None), bool):
             raise TypeError(f"{cls.__name__}.{attr}: expected a bool")
     if not isinstance(cls.description, str) or not cls.description.strip():

@@ -191,6 +191,13 @@ def test_registry_lists_and_rejects():
 
     with pytest.raises(TypeError, match="frozen dataclass subclass of PipelineConfig"):
         register(PlainConfig)
+
+    class ValidatesWhat(Lin):
+        name = "test_validates_what"
+        validates = "yes"  # type: ignore[assignment]
+
+    with pytest.raises(TypeError, match="validates: expected a bool"):
+        register(ValidatesWhat)
     with pytest.raises(TypeError):
         register(int)  # type: ignore[arg-type]
 
