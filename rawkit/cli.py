@@ -249,12 +249,20 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _bench_quality(args: argparse.Namespace) -> int:
-    from rawkit.bench.quality import TABLE_LEGEND, format_quality_table, method_configs, run_quality
+    from rawkit.bench.quality import (
+        OVEREXPOSED_LEGEND,
+        TABLE_LEGEND,
+        format_quality_table,
+        method_configs,
+        run_quality,
+    )
 
     records = run_quality(args.preset, seed=args.seed, json_path=args.json,
                           overwrite=args.overwrite, methods=_methods_arg(args.methods),
                           shipped=not args.train)  # fmt: skip
     print(TABLE_LEGEND)
+    if args.preset == "overexposed":
+        print(OVEREXPOSED_LEGEND)
     print()
     print(format_quality_table(records))
     if not args.train:

@@ -3,7 +3,7 @@
 Private home of the scoring helpers of one estimate and their means, and of :class:`rawkit.bench.quality.QualityRecord`,
 :func:`~rawkit.bench.quality.quality_goals`, :func:`~rawkit.bench.quality.format_quality_table`,
 :func:`~rawkit.bench.quality.write_quality_json` and
-:data:`~rawkit.bench.quality.TABLE_LEGEND`, which that module re-exports (documented and
+:data:`~rawkit.bench.quality.TABLE_LEGEND` / :data:`~rawkit.bench.quality.OVEREXPOSED_LEGEND`, which that module re-exports (documented and
 tested there).
 """
 
@@ -145,10 +145,14 @@ TABLE_LEGEND = (
     "PSNR (dB) and SSIM of the reconstructed packed RAW [R, Gr, Gb, B] against the true RAW "
     "of held-out photos, higher is better; render: the ISP that made the test sRGB (rawkit's "
     "or LibRaw's); meta B: metadata bytes stored per image; steps, train s: training steps "
-    "and seconds (0 s = shipped weights); eval s: reconstruction seconds. With the "
-    "overexposed split (--preset overexposed): split is normal or overexposed (the same RAW "
-    "rendered with more exposure, 5-30 % of the sRGB pixels clipped), PSNR in / PSNR out: "
-    "inside / outside the overexposure mask (sRGB channel maximum >= 0.95)."
+    "and seconds (0 s = shipped weights); eval s: reconstruction seconds."
+)
+
+#: The extra columns of the overexposed preset, printed after :data:`TABLE_LEGEND` there.
+OVEREXPOSED_LEGEND = (
+    "split: normal or overexposed (the same RAW rendered with more exposure, 5-30 % of the "
+    "sRGB pixels clipped); PSNR in / PSNR out: inside / outside the overexposure mask (sRGB "
+    "channel maximum >= 0.95)."
 )
 
 

@@ -68,6 +68,7 @@ import torch
 
 from rawkit._checks import check_bool, check_seed
 from rawkit.bench._quality_report import (
+    OVEREXPOSED_LEGEND,
     TABLE_LEGEND,
     QualityRecord,
     _means,
@@ -97,6 +98,7 @@ for _o in (QualityRecord, format_quality_table, quality_goals, write_quality_jso
 __all__ = [
     "METHODS",
     "PRESETS",
+    "OVEREXPOSED_LEGEND",
     "TABLE_LEGEND",
     "QualityConfig",
     "QualityData",
