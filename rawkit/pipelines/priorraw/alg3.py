@@ -210,7 +210,8 @@ def train_reconstructor(
             image, its Eq. 4 map assembled from ``bank`` as at inference, is averaged
             over them (``history.val``, key ``"psnr"``), and the network returned holds
             the weights of the best of these validations (its step:
-            ``max(history.val, key=lambda v: v["psnr"])["step"]``).
+            ``max(history.val, key=lambda v: v["psnr"])["step"]``; in one process: under
+            ``torch.distributed`` each process sees a shard and the last weights are kept).
         val_every: steps between validations.
 
     Returns:
