@@ -288,11 +288,14 @@ def train_reconstructor(
             desc=f"Alg. 3 {model.ablation}",
         )  # fmt: skip
     val_set = _ValImages(val_pairs, enc if model.use_prior else None, bank_t, dev)
-    keep = _KeepBest(model, len(val_set))
+    # each process of a distributed run validates a shard: no best over the whole set there
+    sharded = torch.distributed.is_available() and torch.distributed.is_initialized()
+    keep = None if sharded else _KeepBest(model, len(val_set))
 
     def val_fn(net: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         v = psnr(forward(net, batch).clamp(0, 1), batch["packed"], data_range=1.0)
-        keep.add(v)
+        if keep is not None:
+            keep.add(v)
         return {"psnr": v}  # type: ignore[dict-item]
 
     res = train_on_crops(
@@ -300,7 +303,8 @@ def train_reconstructor(
         seed=seed, device=dev, checkpoint_dir=checkpoint_dir, progress=progress,
         desc=f"Alg. 3 {model.ablation}", val_data=val_set, val_fn=val_fn, val_every=val_every,
     )  # fmt: skip
-    keep.restore()
+    if keep is not None:
+        keep.restore()
     return res
 
 
