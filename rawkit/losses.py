@@ -45,8 +45,10 @@ from rawkit._ssim import (
 from rawkit._tensor import Array, numpy_compat, to_tensor
 
 __all__ = [
+    "L2_TERMS",
     "L2SSIMLoss",
     "MultiScaleLoss",
+    "PSNR_FLOOR",
     "RateDistortionLoss",
     "Reduction",
     "bits_per_pixel",
@@ -420,10 +422,13 @@ class L2SSIMLoss(nn.Module):
         alpha: float = 1.0,
         beta: float = 1.0,
         reduction: Reduction = "mean",
+        l2: str = "mse",
     ) -> None:
         super().__init__()
         _check_l2_ssim_args(data_range, alpha, beta, reduction)
+        check_choice(l2, list(L2_TERMS), "l2")
         self.data_range, self.alpha, self.beta, self.reduction = data_range, alpha, beta, reduction
+        self.l2 = l2
 
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None
@@ -436,13 +441,14 @@ class L2SSIMLoss(nn.Module):
             beta=self.beta,
             mask=mask,
             reduction=self.reduction,
+            l2=self.l2,
         )
         return cast(torch.Tensor, out)
 
     def extra_repr(self) -> str:
         return (
             f"data_range={self.data_range}, alpha={self.alpha}, beta={self.beta}, "
-            f"reduction={self.reduction!r}"
+            f"reduction={self.reduction!r}, l2={self.l2!r}"
         )
 
 

@@ -349,3 +349,7 @@ def test_l2_term_psnr_is_minus_the_psnr_of_each_image():
     assert per_image[1] > 10 * per_image[0]
     with pytest.raises(ValueError, match="l2"):
         l2_ssim_loss(pred, target, data_range=1.0, l2="rmse")
+    crit = L2SSIMLoss(data_range=2.0, beta=0.0, l2="psnr", reduction="none")
+    np.testing.assert_allclose(crit(torch.tensor(pred), torch.tensor(target)), got, rtol=1e-12)
+    with pytest.raises(ValueError, match="l2"):
+        L2SSIMLoss(data_range=1.0, l2="rmse")
