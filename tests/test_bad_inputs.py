@@ -457,10 +457,10 @@ NO_TENSOR_INPUT: dict[str, str] = {
     # rawkit.pipelines.base
     "rawkit.pipelines.base.Pipeline": "settings/result record: no array fields",
     "rawkit.pipelines.base.check_srgb": "no array input (names, settings, models, records)",
-    "rawkit.pipelines.base.discover": "no arguments",
-    "rawkit.pipelines.base.register": "no array input (names, settings, models, records)",
-    "rawkit.pipelines.base.registry": "no arguments",
-    "rawkit.pipelines.base.unregister": "no array input (names, settings, models, records)",
+    "rawkit.pipelines.registration.discover": "no arguments",
+    "rawkit.pipelines.registration.register": "no array input (names, settings, models, records)",
+    "rawkit.pipelines.registration.registry": "no arguments",
+    "rawkit.pipelines.registration.unregister": "no array input (names, settings, models, records)",
     # rawkit.pipelines.baselines
     "rawkit.pipelines.baselines.typical_params": "no array input (names, settings, models, records)",
     # rawkit.pipelines.blind

@@ -34,7 +34,7 @@ Registered here: ``blind_unprocess`` (:mod:`~rawkit.pipelines.blind`),
 ``rbf_metadata`` (:mod:`~rawkit.pipelines.rbf`), ``srgb_unet``
 (:mod:`~rawkit.pipelines.unet_baseline`), ``priorraw`` (the package
 :mod:`~rawkit.pipelines.priorraw`, one module per algorithm), plus every other module
-of the package that registers a pipeline (found by :func:`~rawkit.pipelines.base.discover`
+of the package that registers a pipeline (found by :func:`~rawkit.pipelines.registration.discover`
 when the registry is first read: no import list to extend here).
 
 Example:
