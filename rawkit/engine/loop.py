@@ -125,6 +125,22 @@ def _scalar_loss(loss: Any, step: int) -> torch.Tensor:
     return loss.reshape(())
 
 
+def _better(
+    best: tuple[float, dict[str, torch.Tensor]] | None,
+    metrics: Mapping[str, float],
+    name: str,
+    model: nn.Module,
+) -> tuple[float, dict[str, torch.Tensor]]:
+    """``best``, or this validation's metric and a copy of the weights if it is higher."""
+    if name not in metrics:
+        raise ValueError(
+            f"keep_best: {name!r} is not a validation metric; val_fn returned {sorted(metrics)}"
+        )
+    if best is not None and not metrics[name] > best[0]:
+        return best
+    return metrics[name], {k: t.detach().clone() for k, t in model.state_dict().items()}
+
+
 def _validate(
     module: nn.Module,
     fn: ValFn,
@@ -193,6 +209,7 @@ def train(
     val_fn: ValFn | None = None,
     val_every: int | None = None,
     val_batch_size: int | None = None,
+    keep_best: str | None = None,
     seed: int = 0,
     device: torch.device | str | None = None,
     num_workers: int = 0,
@@ -227,6 +244,10 @@ def train(
             reports ``{"loss": mean loss_fn}``.
         val_every: validate every this many steps (and always at the end).
         val_batch_size: validation batch size (default ``batch_size``).
+        keep_best: a validation metric to maximise (e.g. ``"psnr"``): the model ends
+            with the weights of the validation where it was highest (averaged over all
+            images and processes), not the last ones; needs ``val_data``.  Only the
+            validations of this call count (after a resume, earlier ones do not).
         seed: seeds the data order and the global generators (module notes).
         device: where to train; ``None``: ``cuda:LOCAL_RANK`` when distributed with
             CUDA, else the model's current device.
@@ -284,6 +305,11 @@ def train(
         check_positive(grad_clip, "grad_clip")
     if val_fn is not None and val_data is None:
         raise ValueError("val_fn: given without val_data")
+    if keep_best is not None and (not isinstance(keep_best, str) or val_data is None):
+        raise ValueError(
+            f"keep_best: expected the name of a validation metric and val_data, got "
+            f"{keep_best!r} with val_data={'None' if val_data is None else 'given'}"
+        )
     check_bool(resume, "resume")
     check_bool(progress, "progress")
 
@@ -318,6 +344,7 @@ def train(
         else:
             history = _restore(state, model, opt, sched, settings, rank=rank, device=dev, seed=seed)
         start = step = history.start_step
+        best: tuple[float, dict[str, torch.Tensor]] | None = None  # (metric, weights)
         bar.update(min(start, total))
         net = model
         if world > 1:
@@ -368,6 +395,8 @@ def train(
                         rank=rank, world=world,
                     )  # fmt: skip
                     history.val.append({"step": step, **metrics})
+                    if keep_best is not None:
+                        best = _better(best, metrics, keep_best, model)
                 if ckpt_dir is not None and (
                     (checkpoint_every and step % checkpoint_every == 0) or step == total
                 ):
@@ -385,6 +414,8 @@ def train(
                 bar.update(1)
                 if step >= total:
                     break
+        if best is not None:
+            model.load_state_dict(best[1])
         if ckpt_dir is not None and rank == 0:
             save_checkpoint(
                 ckpt_dir / "model.pt", model, config=_plain_config(model), overwrite=True

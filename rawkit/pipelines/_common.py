@@ -248,17 +248,19 @@ def train_on_crops(
     val_data: Dataset | None = None,
     val_fn: Any = None,
     val_every: int | None = None,
+    keep_best: str | None = None,
 ) -> TrainResult:
     """The training set-up every pipeline trainer shares: Adam with ``schedule`` over
     ``steps`` through :func:`rawkit.engine.train`, the model left in eval mode, the
-    wall time measured; validation (whole images, batches of one) when ``val_data``."""
+    wall time measured; validation (whole images, batches of one) when ``val_data``,
+    ending with the weights of the best value of the metric ``keep_best``."""
     scheduler = lr_scheduler(schedule, steps)
     with Timer() as t:
         hist = train(
             model, loss_fn, crops, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
             scheduler=scheduler, device=device, checkpoint_dir=checkpoint_dir,
             progress=progress, desc=desc, collate_fn=collate_fn, val_data=val_data,
-            val_fn=val_fn, val_every=val_every, val_batch_size=1,
+            val_fn=val_fn, val_every=val_every, val_batch_size=1, keep_best=keep_best,
         )  # fmt: skip
     model.eval()
     return TrainResult(model, hist, t.seconds)

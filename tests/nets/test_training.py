@@ -76,6 +76,29 @@ def test_validation_averages_per_image_values_over_all_images():
     assert set(h2.val[0]) == {"step", "loss"}
 
 
+def test_keep_best_ends_with_the_weights_of_the_best_validation():
+    # the score rewards weights near a target the training passes by and leaves: the best
+    # validation is not the last, and the model must end with that validation's weights
+    seen = []
+
+    def score(m, batch):
+        w = _weights(m)
+        seen.append(w)
+        return {"score": -sum(float((t - 0.05).square().sum()) for t in w.values())}
+
+    m = P.TinyNet()
+    h = train(m, P.loss_fn, P.data(), steps=12, batch_size=4, lr=0.05, val_data=P.data(1),
+              val_fn=score, val_every=2, val_batch_size=1, keep_best="score", progress=False)  # fmt: skip
+    best = max(range(len(h.val)), key=lambda i: h.val[i]["score"])
+    assert h.val[best]["step"] != 12
+    assert _equal(_weights(m), seen[best]) and not _equal(_weights(m), seen[-1])
+    with pytest.raises(ValueError, match="keep_best"):
+        train(P.TinyNet(), P.loss_fn, P.data(), steps=1, keep_best="score", progress=False)
+    with pytest.raises(ValueError, match="keep_best: 'psnr' is not a validation metric"):
+        train(P.TinyNet(), P.loss_fn, P.data(), steps=1, val_data=P.data(1), val_fn=score,
+              keep_best="psnr", progress=False)  # fmt: skip
+
+
 def test_checkpoints_round_trip(tmp_path):
     m = P.TinyNet()
     h = train(

@@ -210,8 +210,8 @@ def train_reconstructor(
             image, its Eq. 4 map assembled from ``bank`` as at inference, is averaged
             over them (``history.val``, key ``"psnr"``), and the network returned holds
             the weights of the best of these validations (its step:
-            ``max(history.val, key=lambda v: v["psnr"])["step"]``; in one process: under
-            ``torch.distributed`` each process sees a shard and the last weights are kept).
+            ``max(history.val, key=lambda v: v["psnr"])["step"]``; :func:`rawkit.engine.train`'s
+            ``keep_best``).
         val_every: steps between validations.
 
     Returns:
@@ -288,24 +288,17 @@ def train_reconstructor(
             desc=f"Alg. 3 {model.ablation}",
         )  # fmt: skip
     val_set = _ValImages(val_pairs, enc if model.use_prior else None, bank_t, dev)
-    # each process of a distributed run validates a shard: no best over the whole set there
-    sharded = torch.distributed.is_available() and torch.distributed.is_initialized()
-    keep = None if sharded else _KeepBest(model, len(val_set))
 
     def val_fn(net: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         v = psnr(forward(net, batch).clamp(0, 1), batch["packed"], data_range=1.0)
-        if keep is not None:
-            keep.add(v)
         return {"psnr": v}  # type: ignore[dict-item]
 
-    res = train_on_crops(
+    return train_on_crops(
         model, step, crops, steps=steps, batch_size=batch_size, lr=lr, schedule=schedule,
         seed=seed, device=dev, checkpoint_dir=checkpoint_dir, progress=progress,
         desc=f"Alg. 3 {model.ablation}", val_data=val_set, val_fn=val_fn, val_every=val_every,
+        keep_best="psnr",
     )  # fmt: skip
-    if keep is not None:
-        keep.restore()
-    return res
 
 
 class _ValImages(torch.utils.data.Dataset):  # type: ignore[type-arg]
@@ -327,31 +320,6 @@ class _ValImages(torch.utils.data.Dataset):  # type: ignore[type-arg]
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return self.items[i]
-
-
-class _KeepBest:
-    """Collects one validation's per-image PSNRs; keeps a copy of the weights of the
-    best mean so far and restores it at the end."""
-
-    def __init__(self, model: nn.Module, n: int) -> None:
-        self.model, self.n = model, n
-        self.scores: list[float] = []
-        self.best: tuple[float, dict[str, torch.Tensor]] | None = None
-
-    def add(self, v: torch.Tensor) -> None:
-        self.scores += [float(x) for x in v.reshape(-1)]
-        if len(self.scores) >= self.n:
-            mean = sum(self.scores) / len(self.scores)
-            self.scores = []
-            if self.best is None or mean > self.best[0]:
-                self.best = (
-                    mean,
-                    {k: t.detach().clone() for k, t in self.model.state_dict().items()},
-                )
-
-    def restore(self) -> None:
-        if self.best is not None:
-            self.model.load_state_dict(self.best[1])
 
 
 def reconstruct(
