@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from rawkit._tensor import Array
 from rawkit.data.pairs import Pair, PairSet
@@ -103,6 +104,28 @@ def synthetic_videos(
                 )
             )
     return out
+
+
+def _val_videos(data: PairSet) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``(srgb (T, 3, H, W), packed (T, 4, H/2, W/2))`` of each video of validation data
+    (maximal runs of consecutive items of one group, at least two frames)."""
+    runs: list[list[int]] = []
+    for i in range(len(data)):
+        if runs and data[runs[-1][-1]].group == data[i].group:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    runs = [r for r in runs if len(r) >= 2]
+    if not runs:
+        raise ValueError(
+            "val_data: expected consecutive frames of videos (items of one group in order; "
+            "see rawkit.pipelines.video.video_pairs), got no two frames of one group"
+        )
+    return [
+        (torch.stack([torch.as_tensor(data[i].srgb) for i in r]),
+         torch.stack([torch.as_tensor(data[i].packed) for i in r]))
+        for r in runs
+    ]  # fmt: skip
 
 
 def _frame_pairs(data: PairSet) -> list[tuple[int, int]]:

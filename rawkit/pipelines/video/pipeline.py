@@ -24,7 +24,7 @@ from rawkit.nets import FAGDN
 from rawkit.pipelines.base import Pipeline, PipelineConfig, register, setting
 from rawkit.pipelines.video.calibrate import calibrate_inverse
 from rawkit.pipelines.video.chain import derender_frames
-from rawkit.pipelines.video.frames import _frame_pairs, synthetic_videos, video_pairs
+from rawkit.pipelines.video.frames import _frame_pairs, _val_videos, synthetic_videos, video_pairs
 from rawkit.pipelines.video.keyframes import decode_keyframes, encode_keyframes
 
 __all__ = ["VideoConfig", "VideoPipeline"]
@@ -71,6 +71,9 @@ class VideoConfig(PipelineConfig):
     reference_noise: float = setting(
         0.0, "std of Gaussian noise added to the reference RAW in training (chain robustness)"
     )
+    val_every: int = setting(
+        250, "steps between validations on whole chains (when fit is given val_data)"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -80,7 +83,15 @@ class VideoConfig(PipelineConfig):
             raise TypeError(f"network: expected a bool, got {self.network!r}")
         if self.base == "warped" and not self.network:
             raise ValueError("network: the paper's formulation (base='warped') needs the network")
-        for name in ("width", "depth", "patch", "confidence_width", "steps", "batch_size"):
+        for name in (
+            "width",
+            "depth",
+            "patch",
+            "confidence_width",
+            "steps",
+            "batch_size",
+            "val_every",
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
@@ -145,6 +156,7 @@ class VideoPipeline(Pipeline):
     learned = True
     stores_metadata = True
     tileable = False
+    validates = True
     description = "video de-rendering from one stored RAW frame (calibrated base + FAGDN chain)"
     variants: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "base_only": {"network": False},
@@ -254,10 +266,11 @@ class VideoPipeline(Pipeline):
                 f"crop: expected at most the smallest frame side {small}, got {c.crop}"
             )
 
-    def _fit(self, data: PairSet, *, seed: int, progress: bool) -> None:
+    def _fit(self, data: PairSet, *, seed: int, progress: bool, val: PairSet | None = None) -> None:
         from tqdm import tqdm  # text bars: tqdm.auto warns in Jupyter without ipywidgets
 
         c = cast(VideoConfig, self.config)
+        videos = None if val is None else _val_videos(val)
         if not c.network:
             self.info.update(steps=0, frame_pairs=0)
             return  # the calibrated base alone: nothing to learn
@@ -272,10 +285,25 @@ class VideoPipeline(Pipeline):
         opt = torch.optim.Adam(net.parameters(), lr=c.lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, c.steps)
         lam = c.lam if c.aux_loss else 0.0
+        chains = None if videos is None else self._val_chains(videos)
+        curve: list[tuple[int, float]] = []
+        best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+
+        def validate(step: int) -> None:
+            nonlocal best
+            assert chains is not None
+            score = self._chain_psnr(net, chains)
+            curve.append((step, score))
+            if best is None or score > best[0]:
+                best = (score, step, {k: v.detach().clone() for k, v in net.state_dict().items()})
+            net.train()
+
         net.train()
+        if chains is not None:
+            validate(0)
         bar = tqdm(range(c.steps), desc="fagdn", disable=not progress)
         losses = []
-        for _ in bar:
+        for step in bar:
             batch = [self._crop(data, pairs, flows, bases, g) for _ in range(c.batch_size)]
             x0, y0, x1, y1, fl, b1 = (torch.stack(v) for v in zip(*batch, strict=True))
             if c.reference_noise > 0:  # the chain feeds back its own, imperfect RAW
@@ -289,12 +317,48 @@ class VideoPipeline(Pipeline):
             sched.step()
             losses.append(float(cast(torch.Tensor, loss).detach()))
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            if chains is not None and ((step + 1) % c.val_every == 0 or step + 1 == c.steps):
+                validate(step + 1)
+        if best is not None:
+            net.load_state_dict(best[2])  # the weights of the best validation, not the last
+            self.info.update(curve=curve, best_step=best[1], best_val_psnr=best[0])
         net.eval()
         self.info.update(
             steps=c.steps,
             frame_pairs=len(pairs),
             final_loss=float(np.mean(losses[-20:])) if losses else None,
         )
+
+    def _val_chains(
+        self, videos: list[tuple[torch.Tensor, torch.Tensor]]
+    ) -> list[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]]:
+        """Each validation video with its flows, computed once (they do not change)."""
+        return [
+            (x, y, [torch.as_tensor(self.flow_fn(x[t - 1][None], x[t][None]))
+                    for t in range(1, len(x))])
+            for x, y in videos
+        ]  # fmt: skip
+
+    def _chain_psnr(
+        self, net: FAGDN, chains: list[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]]
+    ) -> float:
+        """Mean over videos of the mean PSNR (dB, packed RAW, range 1) of frames 1..T-1
+        of the chain from frame 0, as :meth:`derender` runs it."""
+        from rawkit.metrics import psnr
+
+        scores = []
+        for x, y, flows in chains:
+            replay = iter(flows)
+
+            def flow_fn(
+                a: torch.Tensor, b: torch.Tensor, it: Iterator[torch.Tensor] = replay
+            ) -> torch.Tensor:
+                return next(it)
+
+            out = derender_frames(net, x, y[0], flow_fn=flow_fn, pattern=cast(Any, net.pattern))
+            frames = [float(psnr(r, y[t], data_range=1.0)) for t, r in enumerate(out) if t]
+            scores.append(float(np.mean(frames)))
+        return float(np.mean(scores))
 
     def _training_bases(
         self, data: PairSet, pairs: list[tuple[int, int]]
