@@ -10,6 +10,7 @@ import pytest
 import torch
 from _video_common import TINY, video_fixture, write_cli_inputs
 
+from rawkit.data import synthesize_video
 from rawkit.flow import warp_packed
 from rawkit.io import FileFormatError, write_image
 from rawkit.nets import FAGDN
@@ -150,6 +151,32 @@ def test_fit_refuses_single_frames_and_small_crops(video) -> None:  # type: igno
         VideoConfig(reference_noise=-0.1)
     noisy = VideoConfig(steps=1, reference_noise=0.02, **TINY)
     assert VideoPipeline.fit(video_pairs([video]), noisy, progress=False).fitted
+
+
+def test_fit_validates_chains_and_keeps_the_best_weights(video) -> None:  # type: ignore[no-untyped-def]
+    from rawkit.metrics import psnr
+
+    # a rate far too high: the curve goes down, so the last weights are not the best
+    cfg = VideoConfig(steps=6, val_every=2, base="warped", lr=0.5, **TINY)
+    val = synthesize_video("astronaut", n_frames=4, motion="shake", seed=3, size=(48, 64))
+    pipe = VideoPipeline.fit(video_pairs([video]), cfg, seed=0, progress=False,
+                             val_data=video_pairs([val]))  # fmt: skip
+    curve = pipe.info["curve"]
+    assert [s for s, _ in curve] == [0, 2, 4, 6]
+    scores = [v for _, v in curve]
+    assert pipe.info["best_step"] == curve[int(np.argmax(scores))][0]
+    assert scores[-1] < max(scores)  # else the test shows nothing
+    # recomputed independently through the public chain: the PSNR of the weights returned
+    # is the best of the curve (frames 1..T-1, mean), not the last
+    raw = pipe.reconstruct(val.srgb, metadata=pipe.encode_metadata(val.packed, val.srgb))
+    mine = np.mean([float(psnr(raw[t], val.packed[t], data_range=1.0)) for t in range(1, 4)])
+    assert mine == pytest.approx(max(scores), abs=1e-4)
+    assert mine > scores[-1] + 1e-3
+    with pytest.raises(ValueError, match="val_data: expected consecutive frames"):
+        VideoPipeline.fit(video_pairs([video]), cfg, progress=False,
+                          val_data=[(val.srgb[0], val.packed[0], "a")])  # fmt: skip
+    with pytest.raises(ValueError, match="val_every"):
+        VideoConfig(val_every=0)
 
 
 # ----------------------------------------------------------------------- files
