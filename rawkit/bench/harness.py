@@ -92,7 +92,12 @@ def speed_suites() -> dict[str, SpeedSuite]:
     """All registered suites (importing the modules that define them)."""
     import importlib
 
-    for mod in ("rawkit.bench.speed_cfa", "rawkit.bench.speed_isp", "rawkit.bench.speed_search"):
+    for mod in (
+        "rawkit.bench.speed_cfa",
+        "rawkit.bench.speed_isp",
+        "rawkit.bench.speed_search",
+        "rawkit.bench.speed_video",
+    ):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:  # a suite module not written yet

@@ -31,7 +31,10 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["VAL_VIDEOS", "TEST_VIDEOS", "chain_psnr", "main", "train_video"]
+__all__ = ["ABLATIONS", "VAL_VIDEOS", "TEST_VIDEOS", "chain_psnr", "main", "train_video"]
+
+#: The switches of Table 3's rows, in the paper's order (each turned off alone).
+ABLATIONS = ("warping", "confidence", "gla", "aux_loss")
 
 #: ``(n_frames, size)`` of the validation and test videos of the recipe.
 VAL_VIDEOS: tuple[int, tuple[int, int]] = (10, (128, 192))
@@ -55,8 +58,13 @@ def train_video(
     *, base: str = "warped", steps: int = 12000, lr: float = 1e-3, seed: int = 0,
     reference_noise: float = 0.0, width: int = 8, depth: int = 3, patch: int = 8,
     crop: int = 96, batch_size: int = 4, val_every: int = 500, progress: bool = True,
+    ablation: str | None = None,
 ) -> Any:  # fmt: skip
-    """Fit the ``video`` pipeline as the recipe does (module notes); returns it."""
+    """Fit the ``video`` pipeline as the recipe does (module notes); returns it.
+
+    ``ablation``: one of :data:`ABLATIONS` (a row of Table 3: that switch of
+    :class:`~rawkit.pipelines.video.VideoConfig` turned off), or None.
+    """
     from rawkit.pipelines.video import VideoConfig, VideoPipeline, synthetic_videos, video_pairs
 
     torch.set_num_threads(1)
@@ -65,6 +73,10 @@ def train_video(
         batch_size=batch_size, steps=steps, lr=lr, reference_noise=reference_noise,
         val_every=val_every,
     )  # fmt: skip
+    if ablation is not None:
+        if ablation not in ABLATIONS:
+            raise ValueError(f"ablation: expected one of {list(ABLATIONS)}, got {ablation!r}")
+        cfg = cfg.replace(**{ablation: False})
     n, size = VAL_VIDEOS
     val = video_pairs(synthetic_videos("val", n_frames=n, size=size))
     return VideoPipeline.fit(
@@ -89,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--patch", type=int, default=8, help="GLA patch side at the first level")
     ap.add_argument("--val-every", type=int, default=500)
+    ap.add_argument("--ablation", choices=ABLATIONS, help="a Table 3 row: turn this switch off")
     ap.add_argument("--overwrite", action="store_true", help="replace a saved pipeline in --out")
     a = ap.parse_args(argv)
     command = "python -m rawkit.weights.video_recipe " + " ".join(
@@ -96,14 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     pipe = train_video(
         base=a.base, steps=a.steps, lr=a.lr, seed=a.seed, reference_noise=a.reference_noise,
-        width=a.width, depth=a.depth, patch=a.patch, val_every=a.val_every,
+        width=a.width, depth=a.depth, patch=a.patch, val_every=a.val_every, ablation=a.ablation,
     )  # fmt: skip
     cpu = resource.getrusage(resource.RUSAGE_SELF).ru_utime
     pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
     saved = Pipeline.load(a.out)
     base = VideoPipeline(VideoConfig(network=False))
     card: dict[str, Any] = {
-        "name": "video", "formulation": a.base, "config": dict(pipe.config.to_dict()),
+        "name": "video", "formulation": a.base, "ablation": a.ablation,
+        "config": dict(pipe.config.to_dict()),
         "steps": a.steps, "lr": a.lr, "seed": a.seed, "reference_noise": a.reference_noise,
         "curve": pipe.info.get("curve"), "best_step": pipe.info.get("best_step"),
         "val_chain_psnr_float32": pipe.info.get("best_val_psnr"),

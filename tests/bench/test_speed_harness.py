@@ -81,3 +81,19 @@ def test_bank_row_at_a_tiny_size(monkeypatch):
     assert rec.size == "N=2000" and rec.goal == 1.2 and rec.rawkit_s > 0 and rec.peer_s > 0
     assert "2000x32 -> 31x1000, niter=2; CPU " in rec.note
     assert " (rawkit), ->" in rec.note and "peak +" in rec.note
+
+
+def test_video_suite_rows_at_a_tiny_size():
+    """The video rows time one chain step against DIS and state the absolute goal in the note."""
+    from rawkit.bench.speed_video import GOAL_S, video_suite
+    from rawkit.pipelines import WEIGHTS_DIR
+
+    recs = video_suite(megapixels=0.0, repeats=1, size=(64, 96))
+    names = [r.name for r in recs]
+    shipped = (WEIGHTS_DIR / "video" / "pipeline.json").is_file()
+    assert names == ["video base step"] + (["video FAGDN step (flow + network)"] if shipped else [])
+    for r in recs:
+        assert r.size == "64x96" and r.peer == "OpenCV DIS flow (medium)"
+        assert r.rawkit_s > 0 and r.peer_s > 0 and r.ratio == pytest.approx(r.rawkit_s / r.peer_s)
+        verdict = "met" if r.rawkit_s <= GOAL_S else "missed"
+        assert r.note.startswith(f"{r.rawkit_s:.3f} s/frame (goal <= 1 s: {verdict})")
