@@ -24,7 +24,7 @@ Example:
     >>> r = run_video_quality(n_frames=3, size=(32, 48), baselines=("blind_unprocess",),
     ...                       keyframe_interval=0, progress=False)
     >>> sorted(r.curves), r.curves["base_only"].shape
-    (['base_only', 'blind_unprocess'], (5, 3))
+    (['FAGDN (shipped)', 'base_only', 'blind_unprocess'], (5, 3))
 """
 
 from __future__ import annotations

@@ -362,9 +362,11 @@ FULL_RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "learned_metadata": ("rawkit.weights.recipes", ("learned_metadata", "--preset", "default",
                          "--steps", "4000", "--seed", "0")),
     "overexposure": ("rawkit.bench.overexposure", ("--steps", "3000", "--fusion-width", "12")),
+    "video": ("rawkit.weights.video_recipe", ("--steps", "12000", "--reference-noise", "0")),
 }  # fmt: skip
 #: The option that names the output folder, per recipe module.
-_OUT_OPTION = {"rawkit.weights.recipes": "--out", "rawkit.bench.overexposure": "--save"}
+_OUT_OPTION = {"rawkit.weights.recipes": "--out", "rawkit.bench.overexposure": "--save",
+               "rawkit.weights.video_recipe": "--out"}  # fmt: skip
 
 
 def run_full(name: str, out: str | Path, *, overwrite: bool = False) -> Path:

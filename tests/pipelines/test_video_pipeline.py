@@ -272,3 +272,36 @@ def test_cli_derender_video(video, tmp_path: Path, capsys: pytest.CaptureFixture
     last = err.strip().splitlines()[-1]  # (above it, at most the empty progress bar)
     assert last.startswith("rawkit derender-video: ") and "bad.mp4" in last
     assert "Traceback" not in err
+
+
+def test_cli_derender_video_with_the_shipped_fagdn(
+    video, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from rawkit.cli import main
+    from rawkit.pipelines import WEIGHTS_DIR
+
+    if not (WEIGHTS_DIR / "video" / "pipeline.json").is_file():
+        pytest.skip("this rawkit ships no video weights")
+    frames, first = write_cli_inputs(video, tmp_path)
+    base = ["derender-video", str(frames), "--first", str(first), "--format", "npy"]
+    assert main([*base, "-o", str(tmp_path / "fagdn"), "--fagdn"]) == 0
+    assert main([*base, "-o", str(tmp_path / "base")]) == 0
+    # --fagdn runs the shipped network's chain, independently recomputed here
+    shipped = VideoPipeline.shipped()
+    assert shipped.config.base == "warped" and shipped.config.network
+    from rawkit.cfa import pack
+    from rawkit.io import read_raw
+
+    raw0 = read_raw(first)  # the first frame as the command reads it
+    want = list(
+        shipped.derender(
+            video.srgb[:3], pack(raw0.mosaic, pattern=raw0.pattern), pattern=raw0.pattern
+        )
+    )
+    got = [np.load(tmp_path / "fagdn" / f"{t:06d}.npy") for t in range(3)]
+    np.testing.assert_allclose(got[2], want[2].numpy(), atol=1e-6)
+    # ...which is not the default (the calibrated base)
+    assert np.abs(got[2] - np.load(tmp_path / "base" / "000002.npy")).max() > 1e-3
+    with pytest.raises(SystemExit) as e:  # one or the other
+        main([*base, "-o", str(tmp_path / "x"), "--fagdn", "--pipeline", str(tmp_path)])
+    assert e.value.code == 2 and "not allowed with" in capsys.readouterr().err

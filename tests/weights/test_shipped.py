@@ -39,3 +39,21 @@ def test_load(name):
         meta = pipe.encode_metadata(np.full((4, 16, 24), 0.2, np.float32), srgb)
     out = pipe.reconstruct(srgb, metadata=meta)
     assert out.shape == (4, 16, 24) and np.isfinite(out).all()
+
+
+def test_video_card_and_its_validation_number():
+    """The FAGDN card says what it is and its validation chain PSNR is what the weights give."""
+    from rawkit.pipelines.video import synthetic_videos
+    from rawkit.weights.video_recipe import VAL_VIDEOS, chain_psnr
+
+    card = json.loads((FOLDER / "video" / "card.json").read_text())
+    keys = {"name", "data", "steps", "seed", "cpu_seconds", "command", "dtype", "curve",
+            "best_step", "val_chain_psnr", "test_chain_psnr", "test_base_alone_chain_psnr"}  # fmt: skip
+    assert keys <= set(card), sorted(keys - set(card))
+    assert card["name"] == "video" and card["formulation"] == "warped"
+    assert "rawkit.weights.video_recipe" in card["command"] and card["dtype"] == "float16"
+    curve = dict((int(s), v) for s, v in card["curve"])
+    assert card["best_step"] in curve and curve[card["best_step"]] == max(curve.values())
+    n, size = VAL_VIDEOS
+    got = chain_psnr(pretrained("video"), synthetic_videos("val", n_frames=n, size=size))
+    assert got == pytest.approx(card["val_chain_psnr"], abs=0.01)
