@@ -58,7 +58,7 @@ def train_video(
     *, base: str = "warped", steps: int = 12000, lr: float = 1e-3, seed: int = 0,
     reference_noise: float = 0.0, width: int = 8, depth: int = 3, patch: int = 8,
     crop: int = 96, batch_size: int = 4, val_every: int = 500, progress: bool = True,
-    ablation: str | None = None,
+    ablation: str | None = None, rollout: int = 0,
 ) -> Any:  # fmt: skip
     """Fit the ``video`` pipeline as the recipe does (module notes); returns it.
 
@@ -71,7 +71,7 @@ def train_video(
     cfg = VideoConfig(
         base=base, width=width, depth=depth, patch=patch, confidence_width=8, crop=crop,
         batch_size=batch_size, steps=steps, lr=lr, reference_noise=reference_noise,
-        val_every=val_every,
+        val_every=val_every, rollout=rollout,
     )  # fmt: skip
     if ablation is not None:
         if ablation not in ABLATIONS:
@@ -102,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--patch", type=int, default=8, help="GLA patch side at the first level")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--ablation", choices=ABLATIONS, help="a Table 3 row: turn this switch off")
+    ap.add_argument("--rollout", type=int, default=0, help="VideoConfig.rollout (0: the paper)")
     ap.add_argument("--overwrite", action="store_true", help="replace a saved pipeline in --out")
     a = ap.parse_args(argv)
     command = "python -m rawkit.weights.video_recipe " + " ".join(
@@ -110,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pipe = train_video(
         base=a.base, steps=a.steps, lr=a.lr, seed=a.seed, reference_noise=a.reference_noise,
         width=a.width, depth=a.depth, patch=a.patch, val_every=a.val_every, ablation=a.ablation,
+        rollout=a.rollout,
     )  # fmt: skip
     cpu = resource.getrusage(resource.RUSAGE_SELF).ru_utime
     pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
@@ -118,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     card: dict[str, Any] = {
         "name": "video", "formulation": a.base, "ablation": a.ablation,
         "config": dict(pipe.config.to_dict()),
-        "steps": a.steps, "lr": a.lr, "seed": a.seed, "reference_noise": a.reference_noise,
+        "steps": a.steps, "lr": a.lr, "seed": a.seed, "reference_noise": a.reference_noise, "rollout": a.rollout,
         "curve": pipe.info.get("curve"), "best_step": pipe.info.get("best_step"),
         "val_chain_psnr_float32": pipe.info.get("best_val_psnr"),
         "data": "VideoPipeline.synthetic_training_data(): one 8-frame 192x256 video per "

@@ -179,6 +179,23 @@ def test_fit_validates_chains_and_keeps_the_best_weights(video) -> None:  # type
         VideoConfig(val_every=0)
 
 
+def test_rollout_trains_on_the_networks_own_references(video) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="rollout"):
+        VideoConfig(rollout=-1)
+    cfg = VideoConfig(steps=3, base="warped", **TINY)
+    plain = VideoPipeline.fit(video_pairs([video]), cfg, seed=0, progress=False)
+    rolled = VideoPipeline.fit(video_pairs([video]), cfg.replace(rollout=3), seed=0, progress=False)
+    a, b = plain.net.state_dict(), rolled.net.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # other references, other updates
+    # videos of two frames have no earlier frame to roll out from: the paper's training
+    two = video_pairs(
+        [synthesize_video("astronaut", n_frames=2, motion="pan", seed=1, size=(48, 64))]
+    )
+    short = VideoPipeline.fit(two, cfg.replace(rollout=3), seed=0, progress=False)
+    again = VideoPipeline.fit(two, cfg, seed=0, progress=False)
+    assert all(torch.equal(v, again.net.state_dict()[k]) for k, v in short.net.state_dict().items())
+
+
 # ----------------------------------------------------------------------- files
 
 

@@ -74,6 +74,12 @@ class VideoConfig(PipelineConfig):
     val_every: int = setting(
         250, "steps between validations on whole chains (when fit is given val_data)"
     )
+    rollout: int = setting(
+        0,
+        "training (added to the paper): up to this many earlier frames are first predicted "
+        "by the network itself, without gradient, and its last prediction is the reference "
+        "of the trained step, as in the chain (0: the true previous RAW, the paper)",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -98,9 +104,10 @@ class VideoConfig(PipelineConfig):
         for name in ("warping", "confidence", "gla", "aux_loss"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}: expected a bool, got {getattr(self, name)!r}")
-        k = self.keyframe_interval
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise ValueError(f"keyframe_interval: expected an int >= 0, got {k!r}")
+        for name in ("keyframe_interval", "rollout"):
+            k = getattr(self, name)
+            if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+                raise ValueError(f"{name}: expected an int >= 0, got {k!r}")
         if (
             isinstance(self.crop, bool)
             or not isinstance(self.crop, int)
@@ -318,12 +325,26 @@ class VideoPipeline(Pipeline):
             validate(0)
         bar = tqdm(range(c.steps), desc="fagdn", disable=not progress)
         losses = []
+        back = [0] * len(pairs)  # consecutive pairs of the same video before each pair
+        for k in range(1, len(pairs)):
+            if pairs[k - 1][1] == pairs[k][0]:
+                back[k] = back[k - 1] + 1
         for step in bar:
-            batch = [self._crop(data, pairs, flows, bases, g) for _ in range(c.batch_size)]
+            m = 0  # no draw without a rollout: the paper's training is reproduced as it was
+            if most := min(c.rollout, max(back)):
+                m = int(torch.randint(most + 1, (), generator=g))
+            ks = [k for k in range(len(pairs)) if back[k] >= m]
+            batch = [self._crop(data, pairs, flows, bases, g, ks, m) for _ in range(c.batch_size)]
             x0, y0, x1, y1, fl, b1 = (torch.stack(v) for v in zip(*batch, strict=True))
+            ref = y0[:, 0]  # (B, 4, h, w): the true RAW of the first frame of each run
             if c.reference_noise > 0:  # the chain feeds back its own, imperfect RAW
-                y0 = y0 + c.reference_noise * torch.randn(y0.shape, generator=g)
-            out = net(x0, y0, x1, fl, base=b1 if bases is not None else None)
+                ref = ref + c.reference_noise * torch.randn(ref.shape, generator=g)
+            with torch.no_grad():  # the rollout: the network's own earlier predictions
+                for r in range(m):
+                    kw = {"base": b1[:, r]} if bases is not None else {}
+                    ref = net(x0[:, r], ref, x1[:, r], fl[:, r], **kw).raw.clamp(0.0, 1.0)
+            x0, x1, y1, fl, b1 = x0[:, m], x1[:, m], y1[:, m], fl[:, m], b1[:, m]
+            out = net(x0, ref, x1, fl, base=b1 if bases is not None else None)
             aux = list(out.aux) if lam > 0 else []
             loss = multiscale_loss(out.raw, aux, y1, data_range=1.0, lam=lam)
             opt.zero_grad(set_to_none=True)
@@ -405,23 +426,30 @@ class VideoPipeline(Pipeline):
         flows: list[torch.Tensor],
         bases: dict[int, torch.Tensor] | None,
         g: torch.Generator,
+        eligible: list[int],
+        m: int,
     ) -> tuple[torch.Tensor, ...]:
+        """One random crop of the run of pairs ``k - m .. k`` (``k`` from ``eligible``):
+        each of its six tensors has a leading dim of ``m + 1`` steps."""
         c = cast(VideoConfig, self.config)
-        k = int(torch.randint(len(pairs), (), generator=g))
-        i, j = pairs[k]
-        h, w = data[i].srgb.shape[-2:]
+        k = eligible[int(torch.randint(len(eligible), (), generator=g))]
+        h, w = data[pairs[k][0]].srgb.shape[-2:]
         top = 2 * int(torch.randint((h - c.crop) // 2 + 1, (), generator=g))
         left = 2 * int(torch.randint((w - c.crop) // 2 + 1, (), generator=g))
         s = (slice(top, top + c.crop), slice(left, left + c.crop))
         r = (slice(top // 2, (top + c.crop) // 2), slice(left // 2, (left + c.crop) // 2))
-        return (
-            data[i].srgb[:, s[0], s[1]],
-            data[i].packed[:, r[0], r[1]],
-            data[j].srgb[:, s[0], s[1]],
-            data[j].packed[:, r[0], r[1]],
-            flows[k][:, s[0], s[1]],
-            bases[j][:, r[0], r[1]] if bases is not None else torch.empty(0),
-        )
+        steps = []
+        for q in range(k - m, k + 1):
+            i, j = pairs[q]
+            steps.append((
+                torch.as_tensor(data[i].srgb)[:, s[0], s[1]],
+                torch.as_tensor(data[i].packed)[:, r[0], r[1]],
+                torch.as_tensor(data[j].srgb)[:, s[0], s[1]],
+                torch.as_tensor(data[j].packed)[:, r[0], r[1]],
+                flows[q][:, s[0], s[1]],
+                bases[j][:, r[0], r[1]] if bases is not None else torch.zeros(0),
+            ))  # fmt: skip
+        return tuple(torch.stack(v) for v in zip(*steps, strict=True))
 
     def _encode_metadata(self, raw: torch.Tensor, srgb: torch.Tensor) -> bytes:
         return encode_keyframes(raw, interval=cast(VideoConfig, self.config).keyframe_interval)
