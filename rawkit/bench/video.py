@@ -148,8 +148,9 @@ def run_video_quality(
             out.append(quality_over_time(raw, v.packed))
         curves[label], stored[label] = np.stack(out), keyframe_indices(n_frames, k)
         seconds[label] = time.perf_counter() - t0
-        if progress:
-            print(f"{label}: {curves[label][:, 1:].mean():.2f} dB ({seconds[label]:.0f} s)")
+        if progress:  # the mean over the frames not stored, as the table's
+            keep = [t for t in range(n_frames) if t not in stored[label]]
+            print(f"{label}: {curves[label][:, keep].mean():.2f} dB ({seconds[label]:.0f} s)")
     per_frame: dict[str, Pipeline] = {}
     if "blind_unprocess" in baselines:
         per_frame["blind_unprocess"] = get("blind_unprocess")()
