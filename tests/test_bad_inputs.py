@@ -324,6 +324,8 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.bench.speed_search.bank_size": "no array input (names, settings, models, records)",
     "rawkit.bench.speed_search.measure_in_subprocess": "no array input (names, settings, models, records)",
     "rawkit.bench.speed_search.search_suite": "no array input (names, settings, models, records)",
+    # rawkit.bench.speed_video
+    "rawkit.bench.speed_video.video_suite": "no array input (names, settings, models, records)",
     # rawkit.bench.video
     "rawkit.bench.video.VideoQuality": "settings/result record: no array input from users",
     "rawkit.bench.video.format_video_table": "no array input (names, settings, models, records)",
@@ -569,6 +571,10 @@ NO_TENSOR_INPUT: dict[str, str] = {
     "rawkit.weights.recipes.complete_card": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.run_full": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.split_tensors": "no array input (names, settings, models, records)",
+    # rawkit.weights.video_recipe
+    "rawkit.weights.video_recipe.chain_psnr": "no array input (a pipeline and video records)",
+    "rawkit.weights.video_recipe.main": "no array input (command-line words)",
+    "rawkit.weights.video_recipe.train_video": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.crops": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.evaluate_shipped": "no array input (names, settings, models, records)",
     "rawkit.weights.recipes.train_srgb_unet": "no array input (names, settings, models, records)",
