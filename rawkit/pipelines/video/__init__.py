@@ -13,37 +13,44 @@ its signature) and the network :class:`rawkit.nets.FAGDN`.  With
 (0-based), the paper's stated future work (Sec. 5.5): the chain restarts there.
 
 **Added to the paper: a calibrated base** (``VideoConfig(base="keyframe")``, the
-default).  In the paper every step starts from the warped previous RAW, so errors
-accumulate along the chain: a FAGDN trained for 2,000 CPU steps falls from 36.1 dB at
-frame 2 to 21.0 dB at frame 30 on the synthetic test videos (``python -m
-rawkit.bench.video``).  A camera keeps its illuminant, white balance,
-exposure and lens through a clip, so the stored keyframe calibrates the inverse ISP of
-the whole video (:mod:`~rawkit.pipelines.video.calibrate`: a 3 x 3 colour map and a
-lens-shading strength fitted by least squares on the keyframe pair), and the
+config's default).  In the paper every step starts from the warped previous RAW, so
+errors accumulate along the chain: the shipped FAGDN (the paper's formulation, 12,000
+CPU steps) falls from 38.4 dB at frame 2 to 24.0 dB at frame 30 on the synthetic test
+videos (``python -m rawkit.bench.video``).  A camera keeps its illuminant, white
+balance, exposure and lens through a clip, so the stored keyframe calibrates the inverse
+ISP of the whole video (:mod:`~rawkit.pipelines.video.calibrate`: a 3 x 3 colour map
+and a lens-shading strength fitted by least squares on the keyframe pair), and the
 calibrated inverse :math:`b_{t+1} = B(x_{t+1})` of each frame depends on that frame
-alone: it cannot drift.  FAGDN keeps the paper's inputs and adds :math:`b_{t+1}` to its
-current branch; it predicts a correction, :math:`\hat y_{t+1} = b_{t+1} +
+alone: it cannot drift.  FAGDN can take :math:`b_{t+1}` as one more input of its
+current branch and predict a correction, :math:`\hat y_{t+1} = b_{t+1} +
 \mathrm{FAGDN}(\dots)`, zero before training.  ``network=False`` runs the calibrated
-base alone (no flow, no network: the fast path); ``base="warped"`` is the paper's
-formulation, kept with its Table 3 ablations as :attr:`VideoPipeline.variants`.
+base alone (no flow, no network: the fast path, :meth:`VideoPipeline.base_only`);
+``base="warped"`` is the paper's formulation, kept with its Table 3 ablations as
+:attr:`VideoPipeline.variants`.
 
 Measured (30-frame chains, the five test videos, packed RAW): the calibrated base alone
 53.1 dB, equal to the inverse with each video's true ISP parameters (53.1 dB), with no
-drift beyond the content's; the base plus a FAGDN correction trained for 2,000 CPU steps
-52.0 dB (the correction costs 1.1 dB), so rawkit ships no FAGDN weights and
-:meth:`VideoPipeline.shipped` is the base alone.  The base fits rawkit's renderer
-exactly; a camera whose rendering the ten-number model misses leaves the correction
-more to do.
+drift beyond the content's; the shipped FAGDN chain (:meth:`VideoPipeline.shipped`)
+29.3 dB; the base plus a FAGDN correction trained for 2,000 CPU steps 52.0 dB (the
+correction costs 1.1 dB).  On these videos the previous RAW, even warped along the true
+flow, is ~20 dB below the calibrated inverse of the current sRGB (each frame has its own
+sensor noise, which the sRGB carries, and warping resamples each Bayer plane): the
+reference frame has little to add.  ``rawkit derender-video`` runs the base by default.
+The base fits rawkit's renderer exactly; a camera whose rendering the ten-number model
+misses leaves a network more to do (not measured: no such video here).
 
 Modules:
 
 * :mod:`~rawkit.pipelines.video.pipeline` -- :class:`VideoConfig`, :class:`VideoPipeline`
-  (registry name ``"video"``).  ``fit(data)``: ``data`` are the **frames of videos in
-  temporal order** (:func:`video_pairs`); training samples pairs of consecutive frames
-  with the *true* previous RAW as reference, flows from the configured estimator
+  (registry name ``"video"``).  ``fit(data, val_data=...)``: ``data`` are the **frames
+  of videos in temporal order** (:func:`video_pairs`); training samples pairs of
+  consecutive frames with the *true* previous RAW as reference (``rollout``: the
+  network's own), flows from the configured estimator
   (computed once), each video's base calibrated on its first frame, random crops at
   even offsets (the Bayer phase is kept), Adam, a cosine schedule, and the loss of
-  Eq. (8) (:func:`rawkit.losses.multiscale_loss`, L2 + SSIM, :math:`\lambda = 0.5`).
+  Eq. (8) (:func:`rawkit.losses.multiscale_loss`, L2 + SSIM, :math:`\lambda = 0.5`);
+  with ``val_data`` the whole chain of each validation video is scored every
+  ``val_every`` steps and the best weights are kept (``info["curve"]``).
 * :mod:`~rawkit.pipelines.video.chain` -- :func:`derender_frames`, the streaming chain
   (frames in, RAW frames out, a few frames in memory).
 * :mod:`~rawkit.pipelines.video.calibrate` -- :func:`calibrate_inverse`,

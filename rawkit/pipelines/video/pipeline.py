@@ -78,7 +78,8 @@ class VideoConfig(PipelineConfig):
         0,
         "training (added to the paper): up to this many earlier frames are first predicted "
         "by the network itself, without gradient, and its last prediction is the reference "
-        "of the trained step, as in the chain (0: the true previous RAW, the paper)",
+        "of the trained step, as in the chain (0: the true previous RAW, the paper; "
+        "rollout 3 measured no gain at 12,000 steps)",
     )
 
     def __post_init__(self) -> None:
