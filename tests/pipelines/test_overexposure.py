@@ -23,10 +23,17 @@ def pair():
 
 @pytest.fixture(scope="module")
 def fitted(pair):
+    # a module fixture is built before the function-scoped one-thread fixture: fit on one
+    # thread here too, so that test_fit_is_seeded compares like with like without xdist
     cfg = oe.OverexposureConfig(width=4, depth=1, steps=3, batch_size=2, crop=32)
-    return oe.OverexposurePipeline.fit(
-        [pair, oe.overexpose(pair, fraction=0.2)], cfg, progress=False
-    )
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return oe.OverexposurePipeline.fit(
+            [pair, oe.overexpose(pair, fraction=0.2)], cfg, progress=False
+        )
+    finally:
+        torch.set_num_threads(n)
 
 
 # ------------------------------------------------------------------ ground truths
