@@ -213,7 +213,7 @@ class VideoPipeline(Pipeline):
     def shipped(cls) -> VideoPipeline:
         """The shipped FAGDN weights (``rawkit.pipelines.pretrained("video")``:
         the paper's formulation, ``base="warped"``, trained by
-        :mod:`rawkit.weights.video_recipe`; its card has the numbers).
+        ``python -m rawkit.weights.video_recipe``; its card has the numbers).
 
         On rawkit's benchmark videos it loses to :meth:`base_only` (tutorial "video"),
         which is what ``rawkit derender-video`` runs by default.
