@@ -279,7 +279,7 @@ def plot_quality_over_time(
     from rawkit.io import atomic_write, check_writable
 
     dest = check_writable(path, overwrite=overwrite)
-    fig = Figure(figsize=(6, 3.2))
+    fig = Figure(figsize=(8, 3.2))
     ax = fig.subplots()
     for label, c in curves.items():
         v = np.asarray(c, np.float64)
@@ -289,8 +289,8 @@ def plot_quality_over_time(
     ax.set_ylabel("RAW PSNR (dB)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside: no curve hidden
     fig.tight_layout()
     with atomic_write(dest, overwrite=overwrite) as f:
-        fig.savefig(f, format=dest.suffix.lstrip(".") or "png", dpi=110)
+        fig.savefig(f, format=dest.suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
     return dest
