@@ -26,6 +26,7 @@ import json
 import resource
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -105,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rollout", type=int, default=0, help="VideoConfig.rollout (0: the paper)")
     ap.add_argument("--overwrite", action="store_true", help="replace a saved pipeline in --out")
     a = ap.parse_args(argv)
+    if (Path(a.out) / "pipeline.json").exists() and not a.overwrite:  # before, not after, training
+        ap.error(f"--out: {a.out} holds a saved pipeline; pass --overwrite to replace it")
     command = "python -m rawkit.weights.video_recipe " + " ".join(
         str(x) for x in (argv if argv is not None else sys.argv[1:])
     )

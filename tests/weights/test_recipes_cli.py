@@ -37,3 +37,14 @@ def test_full_preset_never_overwrites(tmp_path, capsys):
 def test_run_full_unknown_method():
     with pytest.raises(ValueError, match="nn_search"):
         run_full("nn_search", "x")
+
+
+def test_video_recipe_refuses_a_saved_folder_before_training(tmp_path, capsys):
+    from rawkit.weights.video_recipe import main as recipe
+
+    (tmp_path / "pipeline.json").write_text("{}")
+    assert main(["train", "video", "--preset", "full", "-o", str(tmp_path)]) == 2
+    assert "overwrite" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # the module's own command line, called directly
+        recipe(["--out", str(tmp_path), "--steps", "1"])
+    assert e.value.code == 2 and "pass --overwrite" in capsys.readouterr().err
