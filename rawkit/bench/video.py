@@ -42,7 +42,6 @@ import torch
 from rawkit.isp import unprocess
 from rawkit.pipelines import Pipeline, get, pretrained
 from rawkit.pipelines.video import (
-    VideoConfig,
     VideoPipeline,
     keyframe_indices,
     quality_over_time,
@@ -95,6 +94,16 @@ def _with_keyframes(pipe: VideoPipeline, interval: int) -> VideoPipeline:
     return keyed
 
 
+def _default_chains() -> dict[str, VideoPipeline]:
+    """The calibrated base alone and, where rawkit ships FAGDN weights, :data:`SHIPPED`."""
+    chains = {"base_only": VideoPipeline.base_only()}
+    try:
+        chains[SHIPPED] = VideoPipeline.shipped()
+    except FileNotFoundError:
+        pass
+    return chains
+
+
 def run_video_quality(
     *,
     n_frames: int = 30,
@@ -125,11 +134,7 @@ def run_video_quality(
         raise ValueError(f"baselines: expected some of {list(BASELINES)}, got {unknown}")
     videos = synthetic_videos(split, n_frames=n_frames, size=size, seed=seed)
     if chains is None:
-        chains = {"base_only": VideoPipeline(VideoConfig(network=False))}
-        try:
-            chains = {**chains, SHIPPED: pretrained("video")}  # type: ignore[dict-item]
-        except FileNotFoundError:
-            pass
+        chains = _default_chains()
     rows: dict[str, tuple[Any, int]] = {}
     for label, pipe in chains.items():
         rows[label] = (pipe, 0)
@@ -253,15 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    chains: dict[str, VideoPipeline] = {"base_only": VideoPipeline(VideoConfig(network=False))}
+    chains = _default_chains() if not a.pipeline else {"base_only": VideoPipeline.base_only()}
     for item in a.pipeline:
         label, _, folder = item.partition("=")
         chains[label] = VideoPipeline.load(folder)
-    if not a.pipeline:
-        try:
-            chains[SHIPPED] = pretrained("video")  # type: ignore[assignment]
-        except FileNotFoundError:
-            pass
     r = run_video_quality(n_frames=a.frames, size=tuple(a.size), split=a.split, chains=chains,
                           keyframe_interval=a.keyframes)  # fmt: skip
     print(format_video_table(r, chain=list(chains)))

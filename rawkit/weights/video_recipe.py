@@ -13,9 +13,9 @@ beside the calibrated base alone on the same frames, the CPU seconds and the com
 
 Example:
     >>> from rawkit.weights.video_recipe import chain_psnr
-    >>> from rawkit.pipelines.video import VideoConfig, VideoPipeline, synthetic_videos
+    >>> from rawkit.pipelines.video import VideoPipeline, synthetic_videos
     >>> vs = synthetic_videos("test", n_frames=3, size=(32, 48))[:1]
-    >>> chain_psnr(VideoPipeline(VideoConfig(network=False)), vs) > 40
+    >>> chain_psnr(VideoPipeline.base_only(), vs) > 40
     True
 """
 
@@ -88,7 +88,7 @@ def train_video(
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line (module notes)."""
     from rawkit.pipelines import Pipeline
-    from rawkit.pipelines.video import VideoConfig, VideoPipeline, synthetic_videos
+    from rawkit.pipelines.video import VideoPipeline, synthetic_videos
     from rawkit.weights.recipes import write_card
 
     ap = argparse.ArgumentParser(prog="python -m rawkit.weights.video_recipe", description=__doc__)
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cpu = resource.getrusage(resource.RUSAGE_SELF).ru_utime
     pipe.save(a.out, dtype="float16", overwrite=a.overwrite)
     saved = Pipeline.load(a.out)
-    base = VideoPipeline(VideoConfig(network=False))
+    base = VideoPipeline.base_only()
     card: dict[str, Any] = {
         "name": "video", "formulation": a.base, "ablation": a.ablation,
         "config": dict(pipe.config.to_dict()),

@@ -330,12 +330,16 @@ class VideoPipeline(Pipeline):
         for k in range(1, len(pairs)):
             if pairs[k - 1][1] == pairs[k][0]:
                 back[k] = back[k - 1] + 1
+        most = min(c.rollout, max(back))
+        # the pairs a run of m earlier pairs can end at, once for every m
+        ends = [[k for k in range(len(pairs)) if back[k] >= m] for m in range(most + 1)]
         for step in bar:
             m = 0  # no draw without a rollout: the paper's training is reproduced as it was
-            if most := min(c.rollout, max(back)):
+            if most:
                 m = int(torch.randint(most + 1, (), generator=g))
-            ks = [k for k in range(len(pairs)) if back[k] >= m]
-            batch = [self._crop(data, pairs, flows, bases, g, ks, m) for _ in range(c.batch_size)]
+            batch = [
+                self._crop(data, pairs, flows, bases, g, ends[m], m) for _ in range(c.batch_size)
+            ]
             x0, y0, x1, y1, fl, b1 = (torch.stack(v) for v in zip(*batch, strict=True))
             ref = y0[:, 0]  # (B, 4, h, w): the true RAW of the first frame of each run
             if c.reference_noise > 0:  # the chain feeds back its own, imperfect RAW
